@@ -1,0 +1,70 @@
+// What the API server knows about a kind. The HTTP layer is generic: every
+// kind-specific behaviour lives in one KindDef, registered in api/registry.ts.
+import type { ObjectMeta } from 'kubernetes-types/meta/v1';
+import type { FieldError } from '../machinery/validation.js';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+/** A column of a server-side printed Table (meta.k8s.io/v1 TableColumnDefinition). */
+export interface TableColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format?: string;
+  description: string;
+  /** 0: shown by default; 1: only with `-o wide`. */
+  priority: number;
+}
+
+export interface TablePrinter<T> {
+  columns: TableColumn[];
+  /** One cell per column, in order; `now` is ms since the epoch (for AGE cells). */
+  row(obj: T, now: number): unknown[];
+}
+
+/** Where the scale subresource reads and writes replicas. */
+export interface ScaleDef<T> {
+  specReplicas(obj: T): number;
+  setSpecReplicas(obj: T, replicas: number): void;
+  statusReplicas(obj: T): number;
+  /** The label selector in string form, for Scale.status.selector. */
+  selector(obj: T): string;
+}
+
+export interface KindDef<T extends KubeObject = KubeObject> {
+  group: string; // '' for core
+  version: string;
+  kind: string;
+  /** Plural, lower case: the URL segment. */
+  resource: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  /** Has a status subresource: writes to the main resource keep the stored status,
+   *  writes to /status keep everything but status (and metadata labels/annotations/finalizers/ownerReferences). */
+  statusSubresource?: boolean;
+  scale?: ScaleDef<T>;
+  /** metadata.generation is kept and bumped when anything but metadata and status changes. */
+  generation?: boolean;
+  /** Checks a name for this kind; defaults to RFC 1123 subdomain. Returns problems. */
+  nameValidation?(name: string): string[];
+  /** Fills defaults in place, as Kubernetes' defaulting functions do. Must be idempotent. */
+  defaults?(obj: T): void;
+  /** Strategy hooks run before validation. */
+  prepareForCreate?(obj: T): void;
+  prepareForUpdate?(obj: T, old: T): void;
+  /** Kind-specific validation of a new object (metadata is validated generically). */
+  validate?(obj: T): FieldError[];
+  /** Kind-specific validation of an update, including immutable fields. */
+  validateUpdate?(obj: T, old: T): FieldError[];
+  /** Validation of a status update. */
+  validateStatusUpdate?(obj: T, old: T): FieldError[];
+  /** Field selectors beyond metadata.name and metadata.namespace. */
+  fieldSelectors?: Record<string, (obj: T) => string | undefined>;
+  table: TablePrinter<T>;
+}
