@@ -1,12 +1,21 @@
 // What the API server knows about a kind. The HTTP layer is generic: every
 // kind-specific behaviour lives in one KindDef, registered in api/registry.ts.
-import type { ObjectMeta } from 'kubernetes-types/meta/v1';
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { FieldError } from '../machinery/validation.js';
+
+/** kubernetes-types declares every field readonly; server code builds and mutates objects. */
+export type Mutable<T> = T extends (infer E)[]
+  ? Mutable<E>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Mutable<T[K]> }
+    : T;
+
+export type Metadata = Mutable<ObjectMeta>;
 
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: ObjectMeta;
+  metadata: Metadata;
   [field: string]: unknown;
 }
 
@@ -66,5 +75,12 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   validateStatusUpdate?(obj: T, old: T): FieldError[];
   /** Field selectors beyond metadata.name and metadata.namespace. */
   fieldSelectors?: Record<string, (obj: T) => string | undefined>;
+  /** The grace period a delete waits for before the object goes (0: at once), given the
+   *  one requested. Only pods are deleted gracefully. */
+  gracePeriod?(obj: T, requested: number | undefined): number;
+  /** Finalization the kind keeps outside metadata.finalizers (namespaces: spec.finalizers). */
+  pendingFinalization?(obj: T): boolean;
+  /** Marks an object whose deletion has started (namespaces: status.phase Terminating). */
+  prepareForDeletion?(obj: T): void;
   table: TablePrinter<T>;
 }
