@@ -38,13 +38,10 @@ export class WatchCache {
   private readonly listeners = new Set<CacheListener>();
   private watch?: Watch;
 
-  private constructor(
-    private readonly store: Store,
-    readonly prefix: string,
-  ) {}
+  private constructor(readonly prefix: string) {}
 
   static async start(store: Store, prefix: string): Promise<WatchCache> {
-    const cache = new WatchCache(store, prefix);
+    const cache = new WatchCache(prefix);
     const { kvs, revision } = await store.list(prefix);
     for (const kv of kvs) cache.entries.set(kv.key, decode(kv.key, kv.value, kv.modRevision));
     cache.revision = revision;

@@ -88,10 +88,10 @@ export interface DeleteResult {
 
 /** Hooks the server wires in: checks that depend on other resources or on the schema. */
 export interface ResourceDeps {
-  /** Rejects writes into a namespace that does not exist or is terminating. */
-  admitNamespace(namespace: string, creating: boolean): void;
+  /** Rejects creation in a namespace that does not exist or is terminating. */
+  admitNamespace(namespace: string, resource: string, group: string, name: string): void;
   /** Paths of fields the schema does not know. */
-  unknownFields(def: KindDef, obj: KubeObject): string[];
+  unknownFields(def: KindDef, obj: unknown): string[];
 }
 
 const ORPHAN = 'orphan';
@@ -262,7 +262,7 @@ export class ResourceStorage {
     this.checkNamespace(namespace, obj);
     if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomNameSuffix();
-    if (this.def.namespaced && namespace) this.deps.admitNamespace(namespace, true);
+    if (this.def.namespaced && namespace) this.deps.admitNamespace(namespace, this.def.resource, this.def.group, meta.name ?? '');
     meta.uid = randomUUID();
     meta.creationTimestamp = nowTimestamp();
     delete meta.deletionTimestamp;

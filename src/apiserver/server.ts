@@ -1,0 +1,123 @@
+// Assembles the API server: store, one watch cache and storage per kind,
+// namespace bootstrap, the handler, HTTPS and periodic compaction.
+import type { Server } from 'node:https';
+import type { Logger } from 'pino';
+import { kinds as allKinds } from '../api/registry.js';
+import type { KindDef } from '../api/types.js';
+import { forbidden, notFound } from '../machinery/errors.js';
+import { definitionName, unknownFieldPaths } from '../machinery/schema.js';
+import type { Store } from '../store/types.js';
+import { WatchCache } from './cache.js';
+import { ApiHandler, type Registry } from './handler.js';
+import { startHttps } from './http.js';
+import { Metrics } from './metrics.js';
+import type { Credentials } from './pki.js';
+import { ResourceStorage, type WriteContext } from './resource.js';
+
+export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const COMPACTION_INTERVAL_MS = 5 * 60_000;
+
+export interface ApiServerOptions {
+  store: Store;
+  credentials: Credentials;
+  host: string;
+  port: number;
+  log: Logger;
+}
+
+export class ApiServer implements Registry {
+  readonly kinds: KindDef[] = allKinds;
+  readonly handler: ApiHandler;
+  private readonly storages = new Map<string, ResourceStorage>();
+  private https?: Server;
+  private compactionTimer?: NodeJS.Timeout;
+  readonly metrics = new Metrics();
+
+  private constructor(private readonly opts: ApiServerOptions) {
+    this.handler = new ApiHandler(this, {
+      metrics: () => this.metrics.text(),
+      serverAddress: `${opts.host}:${opts.port}`,
+    });
+  }
+
+  static async start(opts: ApiServerOptions): Promise<ApiServer> {
+    const server = new ApiServer(opts);
+    const deps = {
+      admitNamespace: (ns: string, resource: string, group: string, name: string) => server.admitNamespace(ns, resource, group, name),
+      unknownFields: (def: KindDef, obj: unknown) => {
+        const definition = definitionName(def.group, def.version, def.kind);
+        return definition ? unknownFieldPaths(obj, definition) : [];
+      },
+    };
+    await Promise.all(
+      server.kinds.map(async (def) => {
+        const cache = await WatchCache.start(opts.store, ResourceStorage.prefixFor(def));
+        server.storages.set(storageKey(def.group, def.version, def.resource), new ResourceStorage(def, opts.store, cache, deps));
+      }),
+    );
+    await server.bootstrapNamespaces();
+    server.https = await startHttps({
+      host: opts.host,
+      port: opts.port,
+      credentials: opts.credentials,
+      handler: server.handler,
+      log: opts.log,
+      onRequest: (method, code, seconds) => server.metrics.observeRequest(method, code, seconds),
+    });
+    server.scheduleCompaction();
+    return server;
+  }
+
+  get port(): number {
+    const addr = this.https?.address();
+    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+  }
+
+  lookup(group: string, version: string, resource: string): ResourceStorage | undefined {
+    return this.storages.get(storageKey(group, version, resource));
+  }
+
+  /** NamespaceLifecycle admission: content only in namespaces that exist and are not terminating. */
+  private admitNamespace(ns: string, resource: string, group: string, name: string): void {
+    const namespaces = this.lookup('', 'v1', 'namespaces')!;
+    const entry = namespaces.tryGet(undefined, ns);
+    if (!entry) throw notFound({ group: '', resource: 'namespaces' }, ns);
+    if (entry.obj.metadata.deletionTimestamp)
+      throw forbidden({ group, resource }, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+  }
+
+  private async bootstrapNamespaces(): Promise<void> {
+    const namespaces = this.lookup('', 'v1', 'namespaces')!;
+    const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [] };
+    for (const name of INITIAL_NAMESPACES)
+      if (!namespaces.tryGet(undefined, name))
+        await namespaces.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, ctx);
+  }
+
+  /** Every interval, compacts away history older than the previous interval (as kube-apiserver does). */
+  private scheduleCompaction(): void {
+    let previous = 0;
+    this.compactionTimer = setInterval(() => {
+      const target = previous;
+      void this.opts.store.revision().then((rev) => {
+        previous = rev;
+        if (target > 0) return this.opts.store.compact(target);
+      }).catch((err: unknown) => this.opts.log.error({ err }, 'compaction failed'));
+    }, COMPACTION_INTERVAL_MS);
+    this.compactionTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.compactionTimer);
+    for (const s of this.storages.values()) s.cache.stop();
+    await new Promise<void>((resolve) => {
+      if (!this.https) return resolve();
+      this.https.close(() => resolve());
+      this.https.closeAllConnections();
+    });
+  }
+}
+
+function storageKey(group: string, version: string, resource: string): string {
+  return `${group}/${version}/${resource}`;
+}

@@ -1,0 +1,32 @@
+// The berth command line.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { up } from './up.js';
+
+const defaultDataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}
+
+const program = new Command('berth').description('Kubernetes StatefulSets, for real, on one machine');
+
+program
+  .command('up')
+  .description('run berth in the foreground: the Kubernetes API on the embedded store')
+  .option('--data-dir <dir>', 'where state, credentials and volumes live', defaultDataDir)
+  .option('--host <address>', 'address the API server listens on', '127.0.0.1')
+  .option('--port <n>', 'port of the API server (0: any free port)', port, 6443)
+  .addOption(new Option('--runtime <runtime>', 'how pods run').choices(['simulated', 'runc']).default('runc'))
+  .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+  .action(async (opts: { dataDir: string; host: string; port: number; runtime: 'simulated' | 'runc'; logLevel: string }) => {
+    await up(opts);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+// `berth up`: the API server on the embedded store, in the foreground.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { ApiServer } from '../apiserver/server.js';
+import { adminKubeconfig, ensureCredentials, writeKubeconfig } from '../apiserver/pki.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+
+export interface UpOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  runtime: 'simulated' | 'runc';
+  logLevel: string;
+}
+
+export async function up(opts: UpOptions): Promise<void> {
+  const started = process.hrtime.bigint();
+  const log = pino({ level: opts.logLevel, base: { component: 'berth' } }, pino.destination(2));
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const credentials = await ensureCredentials(opts.dataDir, [opts.host]);
+  const store = new SqliteStore(join(opts.dataDir, 'state.db'));
+  const server = await ApiServer.start({ store, credentials, host: opts.host, port: opts.port, log: log.child({ component: 'apiserver' }) });
+  const address = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `https://${address}:${server.port}`;
+  const kubeconfig = join(opts.dataDir, 'kubeconfig.yaml');
+  writeKubeconfig(kubeconfig, adminKubeconfig(url, credentials));
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  process.stdout.write(`berth ready on ${url} (runtime ${opts.runtime}, ${ms.toFixed(0)} ms)\nexport KUBECONFIG=${kubeconfig}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await server.stop();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

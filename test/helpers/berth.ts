@@ -1,0 +1,114 @@
+// Test harness: a real `berth up` on its own data dir and free port, and the real kubectl against it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BERTH = join(ROOT, 'bin/berth');
+
+export interface Berth {
+  dataDir: string;
+  kubeconfig: string;
+  url: string;
+  process: ChildProcess;
+  /** Runs kubectl against this berth; returns stdout, stderr and the exit code. */
+  kubectl(args: string[], input?: string): KubectlResult;
+  /** Like kubectl, but throws when it fails. */
+  k(args: string[], input?: string): string;
+  /** Restarts the server over the same data dir (SIGTERM, or SIGKILL when `kill` is set). */
+  restart(opts?: { kill?: boolean }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  status: number;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  args?: string[];
+}
+
+async function launch(dataDir: string, args: string[]): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
+  const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', '0', '--runtime', 'simulated', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
+  });
+  const lines = createInterface({ input: proc.stdout! });
+  return new Promise((resolveReady, reject) => {
+    let url = '';
+    const timer = setTimeout(() => fail(new Error(`berth did not become ready in time:\n${stderr}`)), 120_000);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(err);
+    };
+    proc.once('exit', (code) => fail(new Error(`berth exited with ${code}:\n${stderr}`)));
+    lines.on('line', (line) => {
+      const ready = /ready on (\S+)/.exec(line);
+      if (ready) url = ready[1];
+      const kc = /KUBECONFIG=(\S+)/.exec(line);
+      if (kc && url) {
+        clearTimeout(timer);
+        proc.removeAllListeners('exit');
+        resolveReady({ proc, url, kubeconfig: kc[1] });
+      }
+    });
+  });
+}
+
+function waitExit(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => proc.once('exit', () => r()));
+}
+
+export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  const args = opts.args ?? [];
+  let { proc, url, kubeconfig } = await launch(dataDir, args);
+  const kubectl = (kargs: string[], input?: string): KubectlResult => {
+    const r = spawnSync('kubectl', kargs, {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      input,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', status: r.status ?? -1 };
+  };
+  const berth: Berth = {
+    dataDir,
+    kubeconfig,
+    url,
+    process: proc,
+    kubectl,
+    k(kargs, input) {
+      const r = kubectl(kargs, input);
+      if (r.status !== 0) throw new Error(`kubectl ${kargs.join(' ')} failed (${r.status}): ${r.stderr}`);
+      return r.stdout;
+    },
+    async restart(o = {}) {
+      proc.kill(o.kill ? 'SIGKILL' : 'SIGTERM');
+      await waitExit(proc);
+      ({ proc, url, kubeconfig } = await launch(dataDir, args));
+      berth.process = proc;
+      berth.url = url;
+      berth.kubeconfig = kubeconfig;
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await waitExit(proc);
+      clearTimeout(killer);
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return berth;
+}
