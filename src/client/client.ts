@@ -129,7 +129,12 @@ export class ResourceClient<T extends KubeObject> {
   }
 
   updateStatus(obj: T, opts: WriteOptions = {}): Promise<T> {
-    return this.call('PUT', this.path(obj.metadata.namespace, obj.metadata.name, 'status') + writeQuery(opts), obj);
+    return this.updateSubresource(obj, 'status', opts);
+  }
+
+  /** PUT to a subresource of the object (status, finalize, scale). */
+  updateSubresource<R = T>(obj: KubeObject, subresource: string, opts: WriteOptions = {}): Promise<R> {
+    return this.call('PUT', this.path(obj.metadata.namespace, obj.metadata.name, subresource) + writeQuery(opts), obj);
   }
 
   patch(name: string, namespace: string | undefined, type: PatchType, patch: unknown, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
