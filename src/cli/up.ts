@@ -5,6 +5,10 @@ import pino from 'pino';
 import { ApiServer } from '../apiserver/server.js';
 import { adminKubeconfig, ensureCredentials, writeKubeconfig } from '../apiserver/pki.js';
 import { SqliteStore } from '../store/sqlite/store.js';
+import { Client } from '../client/client.js';
+import { InProcessTransport } from '../client/transport.js';
+import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
+import { NamespaceController } from '../controllers/namespace/controller.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -21,6 +25,12 @@ export async function up(opts: UpOptions): Promise<void> {
   const credentials = await ensureCredentials(opts.dataDir, [opts.host]);
   const store = new SqliteStore(join(opts.dataDir, 'state.db'));
   const server = await ApiServer.start({ store, credentials, host: opts.host, port: opts.port, log: log.child({ component: 'apiserver' }) });
+  const client = new Client(new InProcessTransport(server.handler));
+  const controllers = [
+    new GarbageCollector(client, server.kinds, log.child({ component: 'garbage-collector' })),
+    new NamespaceController(client, server.kinds, log.child({ component: 'namespace-controller' })),
+  ];
+  await Promise.all(controllers.map((c) => c.start()));
   const address = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const url = `https://${address}:${server.port}`;
   const kubeconfig = join(opts.dataDir, 'kubeconfig.yaml');
@@ -33,6 +43,7 @@ export async function up(opts: UpOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    for (const c of controllers) c.stop();
     await server.stop();
     await store.close();
     process.exit(0);

@@ -1,6 +1,8 @@
 // Test harness: a real `berth up` on its own data dir and free port, and the real kubectl against it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Client } from '../../src/client/client.js';
+import { HttpsTransport } from '../../src/client/transport.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -111,4 +113,11 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     },
   };
   return berth;
+}
+
+/** An API client for a running berth, over HTTPS with the admin certificate. */
+export function adminClient(berth: Pick<Berth, 'dataDir' | 'url'>): { client: Client; close(): void } {
+  const read = (f: string) => readFileSync(join(berth.dataDir, 'pki', f), 'utf8');
+  const transport = new HttpsTransport({ server: berth.url, ca: read('ca.crt'), cert: read('admin.crt'), key: read('admin.key') });
+  return { client: new Client(transport), close: () => transport.close() };
 }
