@@ -1,0 +1,206 @@
+// The server benchmark: prints, in one run, durable creates/s and updates/s
+// through the HTTP API with concurrent clients and the same directly on the
+// store (the ceiling), list latency for 10,000 pods, watch delivery latency,
+// cold start to ready and idle RSS.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { SqliteStore } from '../src/store/sqlite/store.js';
+import { Client } from '../src/client/client.js';
+import { HttpsTransport } from '../src/client/transport.js';
+import type { KubeObject } from '../src/api/types.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const N_WRITES = Number(process.env.BENCH_WRITES ?? 10_000);
+const N_PODS = 10_000;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+
+async function pool(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+  return (performance.now() - start) / 1000;
+}
+
+function pod(i: number): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `pod-${i}`, namespace: 'default', labels: { app: 'bench', shard: String(i % 10) } },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', '3600'], ports: [{ containerPort: 80 }] }] },
+  };
+}
+
+async function storeCeiling(): Promise<{ creates: number; updates: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-store-'));
+  const store = new SqliteStore(join(dir, 'state.db'));
+  try {
+    const value = (i: number) => JSON.stringify(pod(i));
+    const revs: number[] = [];
+    const tc = await pool(N_WRITES, CONCURRENCY, async (i) => {
+      revs[i] = (await store.create(`/registry/core/pods/default/pod-${i}`, value(i))).modRevision;
+    });
+    const tu = await pool(N_WRITES, CONCURRENCY, async (i) => {
+      revs[i] = (await store.update(`/registry/core/pods/default/pod-${i}`, value(i + 1), revs[i])).modRevision;
+    });
+    return { creates: N_WRITES / tc, updates: N_WRITES / tu };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Running {
+  pid: number;
+  url: string;
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+function startServer(dataDir: string): Promise<Running> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--port', '0', '--runtime', 'simulated', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolveReady, reject) => {
+    proc.once('exit', (code) => reject(new Error(`berth exited with ${code}`)));
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const m = /ready on (\S+)/.exec(line);
+      if (!m) return;
+      proc.removeAllListeners('exit');
+      resolveReady({
+        pid: proc.pid!,
+        url: m[1],
+        readyMs: performance.now() - t0,
+        stop: () =>
+          new Promise((r) => {
+            proc.once('exit', () => r());
+            proc.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function main(): Promise<void> {
+  console.log(`berth server benchmark (${N_WRITES} writes, ${CONCURRENCY} concurrent clients, node ${process.version})`);
+
+  const ceiling = await storeCeiling();
+
+  const coldDir = mkdtempSync(join(tmpdir(), 'berth-bench-cold-'));
+  const first = await startServer(coldDir);
+  await first.stop();
+  const starts: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const s = await startServer(coldDir);
+    starts.push(s.readyMs);
+    await s.stop();
+  }
+  rmSync(coldDir, { recursive: true, force: true });
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+  const server = await startServer(dataDir);
+  await new Promise((r) => setTimeout(r, 2000));
+  const idleRss = rssMb(server.pid);
+  const read = (f: string) => readFileSync(join(dataDir, 'pki', f), 'utf8');
+  const transport = new HttpsTransport({ server: server.url, ca: read('ca.crt'), cert: read('admin.crt'), key: read('admin.key') });
+  const client = new Client(transport);
+  const pods = client.resource({ group: '', version: 'v1', resource: 'pods', namespaced: true });
+  const cms = client.resource({ group: '', version: 'v1', resource: 'configmaps', namespaced: true });
+  try {
+    const tc = await pool(N_PODS, CONCURRENCY, (i) => pods.create(pod(i)));
+    const httpCreates = N_PODS / tc;
+    const tu = await pool(N_PODS, CONCURRENCY, (i) =>
+      pods.patch(`pod-${i}`, 'default', 'merge', { metadata: { labels: { touched: 'yes' } } }),
+    );
+    const httpUpdates = N_PODS / tu;
+
+    const listTimes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      const res = await transport.request({ method: 'GET', path: '/api/v1/pods' });
+      const items = (JSON.parse(res.body) as { items: unknown[] }).items.length;
+      listTimes.push(performance.now() - t0);
+      if (items !== N_PODS) throw new Error(`listed ${items} pods`);
+    }
+    const chunkTimes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      let cont: string | undefined;
+      do {
+        const page = await pods.list(undefined, { limit: 500, continue: cont });
+        cont = page.metadata.continue;
+      } while (cont);
+      chunkTimes.push(performance.now() - t0);
+    }
+
+    await cms.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', namespace: 'default' }, data: { n: '0' } });
+    const sent = new Map<string, number>();
+    const latencies: number[] = [];
+    let resolveDone: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const N_WATCH = 2000;
+    const stream = cms.watch(
+      'default',
+      { fieldSelector: 'metadata.name=watched', resourceVersion: '0' },
+      (ev) => {
+        const n = (ev.object as { data?: { n?: string } }).data?.n;
+        const t = n ? sent.get(n) : undefined;
+        if (t !== undefined) {
+          latencies.push(performance.now() - t);
+          sent.delete(n!);
+          if (latencies.length === N_WATCH) resolveDone();
+        }
+      },
+      () => {},
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 1; i <= N_WATCH; i++) {
+      sent.set(String(i), performance.now());
+      await cms.patch('watched', 'default', 'merge', { data: { n: String(i) } });
+    }
+    await done;
+    stream.stop();
+    const busyRss = rssMb(server.pid);
+
+    const rows: [string, string, string][] = [
+      ['creates/s, store directly (ceiling)', ceiling.creates.toFixed(0), ''],
+      ['updates/s, store directly (ceiling)', ceiling.updates.toFixed(0), ''],
+      ['creates/s, pods through HTTPS', httpCreates.toFixed(0), `${((100 * httpCreates) / ceiling.creates).toFixed(0)}% of the store; target >= 2000 and >= 50%`],
+      ['updates/s, pod patches through HTTPS', httpUpdates.toFixed(0), `${((100 * httpUpdates) / ceiling.updates).toFixed(0)}% of the store`],
+      ['list 10,000 pods, p50', ms(pct(listTimes, 50)), `p99 ${ms(pct(listTimes, 99))}; target < 300 ms`],
+      ['list 10,000 pods in pages of 500, p50', ms(pct(chunkTimes, 50)), 'as kubectl get lists'],
+      ['watch delivery (write sent -> event received), p50', ms(pct(latencies, 50)), ''],
+      ['watch delivery, p99', ms(pct(latencies, 99)), 'target < 10 ms'],
+      ['cold start to ready, median of 5', ms(pct(starts, 50)), `first start with credentials: ${ms(first.readyMs)}; target < 1 s`],
+      ['RSS idle', `${idleRss.toFixed(0)} MB`, 'target < 100 MB'],
+      ['RSS with 10,000 pods', `${busyRss.toFixed(0)} MB`, ''],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v, note] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(10)}  ${note}`);
+  } finally {
+    transport.close();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
