@@ -173,8 +173,8 @@ export function validateLabels(labels: Record<string, string> | undefined, path:
   const errs: FieldError[] = [];
   for (const [k, v] of Object.entries(labels ?? {})) {
     for (const m of isQualifiedName(k)) errs.push(invalid(path, k, m));
-    if (typeof v !== 'string') errs.push(invalid(path.key(k), v, 'must be a string'));
-    else for (const m of isValidLabelValue(v)) errs.push(invalid(path.key(k), v, m));
+    if (typeof v !== 'string') errs.push(invalid(path, v, 'must be a string'));
+    else for (const m of isValidLabelValue(v)) errs.push(invalid(path, v, m));
   }
   return errs;
 }
