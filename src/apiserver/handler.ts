@@ -380,8 +380,11 @@ export class ApiHandler {
       case 'application/merge-patch+json':
         return (cur) => applyMergePatch(cur, patch);
       case 'application/strategic-merge-patch+json':
-        if (!def) return (cur) => applyMergePatch(cur, patch);
-        return (cur) => applyStrategicMergePatch(cur, patch, getSchema(), definitionName(def.group, def.version, def.kind));
+      {
+        const definition = def && definitionName(def.group, def.version, def.kind);
+        if (!definition) return (cur) => applyMergePatch(cur, patch);
+        return (cur) => applyStrategicMergePatch(cur, patch, getSchema(), definition);
+      }
       default:
         throw unsupportedMediaType(type);
     }
