@@ -360,6 +360,8 @@ export class ResourceStorage {
     if (subresource === 'status') {
       next = { ...(JSON.parse(JSON.stringify(old)) as KubeObject), status: obj.status };
       if (obj.status === undefined) delete next.status;
+      // Kubernetes defaults every decoded object, status writes included (e.g. podIPs from podIP).
+      this.def.defaults?.(next);
     } else {
       next = obj;
       const m = next.metadata;
