@@ -57,6 +57,8 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   /** Has a status subresource: writes to the main resource keep the stored status,
    *  writes to /status keep everything but status (and metadata labels/annotations/finalizers/ownerReferences). */
   statusSubresource?: boolean;
+  /** Keep the status given on create (nodes); otherwise a status subresource's status starts empty. */
+  keepStatusOnCreate?: boolean;
   scale?: ScaleDef<T>;
   /** metadata.generation is kept and bumped when anything but metadata and status changes. */
   generation?: boolean;

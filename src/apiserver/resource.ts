@@ -269,7 +269,7 @@ export class ResourceStorage {
     delete meta.deletionGracePeriodSeconds;
     if (this.def.generation) meta.generation = 1;
     else delete meta.generation;
-    if (this.def.statusSubresource) delete obj.status;
+    if (this.def.statusSubresource && !this.def.keepStatusOnCreate) delete obj.status;
     this.def.defaults?.(obj);
     this.def.prepareForCreate?.(obj);
     const errs = [...this.validateMetadata(obj), ...(this.def.validate?.(obj) ?? [])];

@@ -1,0 +1,61 @@
+// Event (events.k8s.io/v1): the structured event API. Kubernetes stores it as the same
+// type as core/v1 Event, so validation and printing go through the core shape, with
+// field paths named as the core type names them.
+import type { Event as EventsV1 } from 'kubernetes-types/events/v1.js';
+import type { KindDef, KubeObject, Mutable } from '../types.js';
+import { type Event as CoreEvent, eventTable, validateEvent, validateEventUpdate } from '../core/events.js';
+
+export type Event = Mutable<EventsV1> & KubeObject;
+
+/** The events.k8s.io/v1 → core/v1 field mapping (Kubernetes' conversion functions). */
+export function toCoreEvent(ev: Event): CoreEvent {
+  return {
+    metadata: ev.metadata,
+    involvedObject: ev.regarding ?? {},
+    reason: ev.reason,
+    message: ev.note,
+    source: ev.deprecatedSource,
+    firstTimestamp: ev.deprecatedFirstTimestamp,
+    lastTimestamp: ev.deprecatedLastTimestamp,
+    count: ev.deprecatedCount,
+    type: ev.type,
+    eventTime: ev.eventTime,
+    series: ev.series,
+    action: ev.action,
+    related: ev.related,
+    reportingComponent: ev.reportingController,
+    reportingInstance: ev.reportingInstance,
+  };
+}
+
+export const kind: KindDef<Event> = {
+  group: 'events.k8s.io',
+  version: 'v1',
+  kind: 'Event',
+  resource: 'events',
+  singular: 'event',
+  namespaced: true,
+  shortNames: ['ev'],
+
+  validate: (ev) => validateEvent(toCoreEvent(ev), true),
+  validateUpdate: (ev, old) => validateEventUpdate(toCoreEvent(ev), toCoreEvent(old), true),
+
+  // The field names events.k8s.io/v1 accepts, mapped onto the stored (core) fields.
+  fieldSelectors: {
+    'regarding.kind': (ev) => ev.regarding?.kind ?? '',
+    'regarding.namespace': (ev) => ev.regarding?.namespace ?? '',
+    'regarding.name': (ev) => ev.regarding?.name ?? '',
+    'regarding.uid': (ev) => ev.regarding?.uid ?? '',
+    'regarding.apiVersion': (ev) => ev.regarding?.apiVersion ?? '',
+    'regarding.resourceVersion': (ev) => ev.regarding?.resourceVersion ?? '',
+    'regarding.fieldPath': (ev) => ev.regarding?.fieldPath ?? '',
+    reason: (ev) => ev.reason ?? '',
+    reportingController: (ev) => ev.reportingController ?? '',
+    type: (ev) => ev.type ?? '',
+  },
+
+  table: {
+    columns: eventTable.columns,
+    row: (ev, now) => eventTable.row(toCoreEvent(ev), now),
+  },
+};
