@@ -17,6 +17,7 @@ import {
 import { isPlainObject } from '../machinery/objects.js';
 import { applyJSONPatch, applyMergePatch, applyStrategicMergePatch } from '../machinery/patch/index.js';
 import { definitionName, getSchema } from '../machinery/schema.js';
+import { decodeKubernetesProtobuf, PROTOBUF_CONTENT_TYPE } from '../machinery/protobuf/decode.js';
 import type { CacheEntry, EventType } from './cache.js';
 import { AGGREGATED_V2, Discovery, VERSION_INFO } from './discovery.js';
 import { buildFilter } from './filters.js';
@@ -392,7 +393,10 @@ export class ApiHandler {
 
   private decodeBody(req: ApiRequest): unknown {
     const type = (req.headers['content-type'] ?? JSON_TYPE).split(';')[0].trim();
-    const text = req.body?.toString('utf8') ?? '';
+    if (!req.body?.length) throw badRequest('the request body is empty');
+    // Typed client-go clients (kubectl create ...) send protobuf; they accept JSON back.
+    if (type === PROTOBUF_CONTENT_TYPE) return decodeKubernetesProtobuf(req.body).object;
+    const text = req.body.toString('utf8');
     if (!text.trim()) throw badRequest('the request body is empty');
     if (type === 'application/json' || type === '') {
       try {

@@ -121,6 +121,7 @@ export class HttpsTransport implements Transport {
   private send(req: TransportRequest, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void) {
     const headers: Record<string, string> = { accept: req.accept ?? 'application/json' };
     if (req.contentType) headers['content-type'] = req.contentType;
+    if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     const r = httpsRequest(new URL(req.path, this.base), { method: req.method, agent: this.agent, headers }, onResponse);
     r.on('error', onError);
