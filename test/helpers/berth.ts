@@ -35,8 +35,8 @@ export interface StartOptions {
   args?: string[];
 }
 
-async function launch(dataDir: string, args: string[]): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
-  const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', '0', '--runtime', 'simulated', ...args], {
+async function launch(dataDir: string, args: string[], port = '0'): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
+  const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', port, '--runtime', 'simulated', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -99,7 +99,9 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     async restart(o = {}) {
       proc.kill(o.kill ? 'SIGKILL' : 'SIGTERM');
       await waitExit(proc);
-      ({ proc, url, kubeconfig } = await launch(dataDir, args));
+      // Same port again, so clients holding the old address reconnect.
+      const port = new URL(url).port;
+      ({ proc, url, kubeconfig } = await launch(dataDir, args, port));
       berth.process = proc;
       berth.url = url;
       berth.kubeconfig = kubeconfig;
