@@ -92,6 +92,8 @@ export interface ResourceDeps {
   admitNamespace(namespace: string, resource: string, group: string, name: string): void;
   /** Paths of fields the schema does not know. */
   unknownFields(def: KindDef, obj: unknown): string[];
+  /** Allocates what the object needs from shared pools (service IPs, node ports); returns the release. */
+  allocate(def: KindDef, key: string, obj: KubeObject): () => void;
 }
 
 const ORPHAN = 'orphan';
@@ -272,18 +274,22 @@ export class ResourceStorage {
     if (this.def.statusSubresource && !this.def.keepStatusOnCreate) delete obj.status;
     this.def.defaults?.(obj);
     this.def.prepareForCreate?.(obj);
-    const errs = [...this.validateMetadata(obj), ...(this.def.validate?.(obj) ?? [])];
-    if (errs.length) throw this.invalid(obj, errs);
-    if (ctx.dryRun) {
-      if (this.cache.get(this.key(namespace, meta.name!))) throw alreadyExists(this.gr, meta.name!);
-      return obj;
-    }
+    const metaErrs = this.validateMetadata(obj);
+    if (metaErrs.length) throw this.invalid(obj, metaErrs);
+    const key = this.key(namespace, meta.name!);
+    if (this.cache.get(key)) throw alreadyExists(this.gr, meta.name!);
+    const release = this.deps.allocate(this.def, key, obj);
     try {
-      const kv = await this.store.create(this.key(namespace, meta.name!), JSON.stringify(obj));
+      const errs = this.def.validate?.(obj) ?? [];
+      if (errs.length) throw this.invalid(obj, errs);
+      if (ctx.dryRun) return obj;
+      const kv = await this.store.create(key, JSON.stringify(obj));
       return this.fromStore(kv);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'KeyExists') throw alreadyExists(this.gr, meta.name!);
       throw err;
+    } finally {
+      release();
     }
   }
 
@@ -336,6 +342,21 @@ export class ResourceStorage {
   ): Promise<KubeObject> {
     const old = cur.obj;
     const next = this.mergeForUpdate(old, obj, subresource);
+    const release = subresource ? () => {} : this.deps.allocate(this.def, cur.key, next);
+    try {
+      return await this.writeMerged(cur, next, ctx, subresource);
+    } finally {
+      release();
+    }
+  }
+
+  private async writeMerged(
+    cur: CacheEntry,
+    next: KubeObject,
+    ctx: WriteContext,
+    subresource: 'status' | undefined,
+  ): Promise<KubeObject> {
+    const old = cur.obj;
     const errs = [...this.validateMetadataUpdate(next, old)];
     if (errs.length === 0) {
       if (subresource === 'status') errs.push(...(this.def.validateStatusUpdate?.(next, old) ?? []));

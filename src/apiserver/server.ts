@@ -3,7 +3,8 @@
 import type { Server } from 'node:https';
 import type { Logger } from 'pino';
 import { kinds as allKinds } from '../api/registry.js';
-import type { KindDef } from '../api/types.js';
+import type { KindDef, KubeObject } from '../api/types.js';
+import { firstServiceIP, parseServiceCIDR, ServiceAllocator, type ServiceRange } from './allocators.js';
 import { forbidden, notFound } from '../machinery/errors.js';
 import { definitionName, unknownFieldPaths } from '../machinery/schema.js';
 import type { Store } from '../store/types.js';
@@ -19,6 +20,8 @@ const COMPACTION_INTERVAL_MS = 5 * 60_000;
 
 export interface ApiServerOptions {
   store: Store;
+  /** The service cluster IP range (default 10.96.0.0/12). */
+  serviceCIDR?: string;
   credentials: Credentials;
   host: string;
   port: number;
@@ -32,8 +35,11 @@ export class ApiServer implements Registry {
   private https?: Server;
   private compactionTimer?: NodeJS.Timeout;
   readonly metrics = new Metrics();
+  readonly serviceRange: ServiceRange;
+  private allocator?: ServiceAllocator;
 
   private constructor(private readonly opts: ApiServerOptions) {
+    this.serviceRange = parseServiceCIDR(opts.serviceCIDR ?? '10.96.0.0/12');
     this.handler = new ApiHandler(this, {
       metrics: () => this.metrics.text(),
       serverAddress: `${opts.host}:${opts.port}`,
@@ -44,6 +50,8 @@ export class ApiServer implements Registry {
     const server = new ApiServer(opts);
     const deps = {
       admitNamespace: (ns: string, resource: string, group: string, name: string) => server.admitNamespace(ns, resource, group, name),
+      allocate: (def: KindDef, key: string, obj: KubeObject) =>
+        def.group === '' && def.resource === 'services' ? server.serviceAllocator().allocate(key, obj) : () => {},
       unknownFields: (def: KindDef, obj: unknown) => {
         const definition = definitionName(def.group, def.version, def.kind);
         return definition ? unknownFieldPaths(obj, definition) : [];
@@ -64,6 +72,7 @@ export class ApiServer implements Registry {
       log: opts.log,
       onRequest: (method, code, seconds) => server.metrics.observeRequest(method, code, seconds),
     });
+    await server.bootstrapKubernetesService();
     server.scheduleCompaction();
     return server;
   }
@@ -71,6 +80,14 @@ export class ApiServer implements Registry {
   get port(): number {
     const addr = this.https?.address();
     return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+  }
+
+  serviceAllocator(): ServiceAllocator {
+    if (!this.allocator) {
+      const services = this.lookup('', 'v1', 'services')!;
+      this.allocator = new ServiceAllocator(this.serviceRange, () => services.cache.list());
+    }
+    return this.allocator;
   }
 
   lookup(group: string, version: string, resource: string): ResourceStorage | undefined {
@@ -92,6 +109,33 @@ export class ApiServer implements Registry {
     for (const name of INITIAL_NAMESPACES)
       if (!namespaces.tryGet(undefined, name))
         await namespaces.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, ctx);
+  }
+
+  /** The `kubernetes` service in default, as kube-apiserver keeps it. */
+  private async bootstrapKubernetesService(): Promise<void> {
+    const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [] };
+    const port = this.port;
+    const services = this.lookup('', 'v1', 'services')!;
+    if (!services.tryGet('default', 'kubernetes'))
+      await services.create('default', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: firstServiceIP(this.serviceRange),
+          ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
+          sessionAffinity: 'None',
+        },
+      }, ctx);
+    else
+      await services.modify('default', 'kubernetes', (cur) => {
+        const spec = cur.spec as { ports?: { targetPort?: number }[] };
+        for (const p of spec.ports ?? []) p.targetPort = port;
+        return cur;
+      }, ctx);
+    // No Endpoints yet: Kubernetes rejects loopback endpoint addresses, and the server listens on
+    // loopback until the node agent gives pods a route to it.
   }
 
   /** Every interval, compacts away history older than the previous interval (as kube-apiserver does). */

@@ -9,7 +9,7 @@ import { ROOT, startBerth, type Berth } from '../helpers/berth.js';
 
 const manifest = join(ROOT, 'test/fixtures/web.yaml');
 
-describe('kubectl against berth', () => {
+describe('kubectl against berth', { timeout: 180_000 }, () => {
   let b: Berth;
   let scratch: string;
   before(async () => {
@@ -81,6 +81,23 @@ describe('kubectl against berth', () => {
     assert.equal(obj.spec.template.spec.containers[0].terminationMessagePath, '/dev/termination-log');
     assert.equal(obj.spec.persistentVolumeClaimRetentionPolicy.whenDeleted, 'Retain');
     assert.equal(b.k(['get', 'pvc', 'pv-claim', '-n', 'tutorial', '-o', 'jsonpath={.spec.volumeMode}']), 'Filesystem');
+  });
+
+  test('services get cluster IPs and node ports; kubectl create sends protobuf', () => {
+    assert.match(b.k(['get', 'svc', 'kubernetes', '-n', 'default']), /\nkubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP/);
+    b.k(['create', 'service', 'clusterip', 'web-svc', '-n', 'tutorial', '--tcp=80:8080']);
+    b.k(['create', 'service', 'nodeport', 'web-np', '-n', 'tutorial', '--tcp=80:8080']);
+    const ip = b.k(['get', 'svc', 'web-svc', '-n', 'tutorial', '-o', 'jsonpath={.spec.clusterIP}']);
+    const [a, c] = ip.split('.').map(Number);
+    assert.ok(a === 10 && c >= 96 && c < 112, `cluster IP ${ip} is in 10.96.0.0/12`);
+    const nodePort = Number(b.k(['get', 'svc', 'web-np', '-n', 'tutorial', '-o', 'jsonpath={.spec.ports[0].nodePort}']));
+    assert.ok(nodePort >= 30000 && nodePort <= 32767);
+    const dup = b.kubectl(['create', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'dup', namespace: 'tutorial' },
+      spec: { clusterIP: ip, ports: [{ port: 80 }] },
+    }));
+    assert.notEqual(dup.status, 0);
+    assert.match(dup.stderr, /failed to allocate IP .*: provided IP is already allocated/);
   });
 
   test('label and field selectors', () => {
