@@ -159,8 +159,8 @@ export class ApiHandler {
       }
       if (method === 'POST') {
         const ctx = writeContext(q);
-        const obj = await storage.create(ns, this.decodeBody(req), ctx);
-        return this.objectResponse(ctx.dryRun ? 201 : 201, def, obj, rep, include, ctx);
+        const created = await storage.create(ns, this.decodeBody(req), ctx);
+        return this.objectResponse(201, def, created, rep, include, ctx);
       }
       if (method === 'DELETE') {
         const ctx = writeContext(q);
@@ -184,7 +184,7 @@ export class ApiHandler {
     const statusSub = sub === 'status' ? 'status' : undefined;
     switch (method) {
       case 'GET':
-        return this.entryResponse(200, def, storage.get(ns, name), rep, include);
+        return this.objectResponse(200, def, storage.get(ns, name), rep, include);
       case 'PUT': {
         const ctx = writeContext(q);
         if (sub === 'finalize') {
@@ -197,19 +197,19 @@ export class ApiHandler {
           );
           return this.objectResponse(200, def, obj, rep, include, ctx);
         }
-        const obj = await storage.update(ns, name, this.decodeBody(req), ctx, statusSub);
-        return this.objectResponse(200, def, obj, rep, include, ctx);
+        const updated = await storage.update(ns, name, this.decodeBody(req), ctx, statusSub);
+        return this.objectResponse(200, def, updated, rep, include, ctx);
       }
       case 'PATCH': {
         const ctx = writeContext(q);
         const patch = this.patchFunction(req, def);
-        const obj = await storage.modify(ns, name, patch, ctx, statusSub);
-        return this.objectResponse(200, def, obj, rep, include, ctx);
+        const patched = await storage.modify(ns, name, patch, ctx, statusSub);
+        return this.objectResponse(200, def, patched, rep, include, ctx);
       }
       case 'DELETE': {
         const ctx = writeContext(q);
         const res = await storage.delete(ns, name, this.deleteOptions(req, q), ctx);
-        return this.objectResponse(res.deleted ? 200 : 202, def, res.obj, rep, include, ctx);
+        return this.objectResponse(res.deleted ? 200 : 202, def, { obj: res.obj }, rep, include, ctx);
       }
       default:
         throw methodNotAllowed('the server does not allow this method on the requested resource');
@@ -340,7 +340,7 @@ export class ApiHandler {
       },
       ctx,
     );
-    return withWarnings(json(200, JSON.stringify(toScale(obj))), ctx);
+    return withWarnings(json(200, JSON.stringify(toScale(obj.obj))), ctx);
   }
 
   private async bind(req: ApiRequest, storage: ResourceStorage, ns: string, name: string): Promise<ApiResponse> {
@@ -437,23 +437,20 @@ export class ApiHandler {
     };
   }
 
-  private entryResponse(status: number, def: KindDef, entry: CacheEntry, rep: Representation, include: IncludeObject): ApiResponse {
-    if (rep === 'json') return json(status, entry.json);
-    return this.objectResponse(status, def, entry.obj, rep, include);
-  }
-
+  /** The response for one object; `json` is its serialization when already at hand. */
   private objectResponse(
     status: number,
     def: KindDef,
-    obj: KubeObject,
+    entry: { obj: KubeObject; json?: string },
     rep: Representation,
     include: IncludeObject,
     ctx?: WriteContext,
   ): ApiResponse {
+    const { obj } = entry;
     let res: ApiResponse;
     if (rep === 'table') res = tableResponse(table(def, [obj], include, { resourceVersion: obj.metadata.resourceVersion }), status);
     else if (rep === 'yaml') res = yaml(status, obj);
-    else res = json(status, JSON.stringify(obj));
+    else res = json(status, entry.json ?? JSON.stringify(obj));
     return ctx ? withWarnings(res, ctx) : res;
   }
 }

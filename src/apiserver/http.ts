@@ -40,10 +40,13 @@ export async function startHttps(opts: HttpOptions): Promise<Server> {
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 120_000;
 
+  // A client certificate is checked once per connection, not per request.
+  const certUsers = new WeakMap<TLSSocket, string | undefined>();
   const authenticate = (req: IncomingMessage): string | undefined => {
     const socket = req.socket as TLSSocket;
     if (socket.authorized) {
-      const cn = socket.getPeerCertificate()?.subject?.CN;
+      if (!certUsers.has(socket)) certUsers.set(socket, String(socket.getPeerCertificate()?.subject?.CN ?? "") || undefined);
+      const cn = certUsers.get(socket);
       if (cn) return String(cn);
     }
     const auth = req.headers.authorization;

@@ -258,7 +258,7 @@ export class ResourceStorage {
 
   // --- writes ------------------------------------------------------------------
 
-  async create(namespace: string | undefined, input: unknown, ctx: WriteContext): Promise<KubeObject> {
+  async create(namespace: string | undefined, input: unknown, ctx: WriteContext): Promise<CacheEntry> {
     const obj = this.decode(input, ctx);
     const meta = obj.metadata;
     this.checkNamespace(namespace, obj);
@@ -282,7 +282,7 @@ export class ResourceStorage {
     try {
       const errs = this.def.validate?.(obj) ?? [];
       if (errs.length) throw this.invalid(obj, errs);
-      if (ctx.dryRun) return obj;
+      if (ctx.dryRun) return toEntry(key, obj);
       const kv = await this.store.create(key, JSON.stringify(obj));
       return this.fromStore(kv);
     } catch (err) {
@@ -300,7 +300,7 @@ export class ResourceStorage {
     input: unknown,
     ctx: WriteContext,
     subresource?: 'status',
-  ): Promise<KubeObject> {
+  ): Promise<CacheEntry> {
     const obj = this.decode(input, ctx);
     if (obj.metadata.name !== name)
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
@@ -319,7 +319,7 @@ export class ResourceStorage {
     mutate: (current: KubeObject) => unknown,
     ctx: WriteContext,
     subresource?: 'status',
-  ): Promise<KubeObject> {
+  ): Promise<CacheEntry> {
     for (let attempt = 0; ; attempt++) {
       const cur = this.get(namespace, name);
       const next = this.decode(mutate(JSON.parse(cur.json) as KubeObject), ctx);
@@ -339,7 +339,7 @@ export class ResourceStorage {
     obj: KubeObject,
     ctx: WriteContext,
     subresource: 'status' | undefined,
-  ): Promise<KubeObject> {
+  ): Promise<CacheEntry> {
     const old = cur.obj;
     const next = this.mergeForUpdate(old, obj, subresource);
     const release = subresource ? () => {} : this.deps.allocate(this.def, cur.key, next);
@@ -355,7 +355,7 @@ export class ResourceStorage {
     next: KubeObject,
     ctx: WriteContext,
     subresource: 'status' | undefined,
-  ): Promise<KubeObject> {
+  ): Promise<CacheEntry> {
     const old = cur.obj;
     const errs = [...this.validateMetadataUpdate(next, old)];
     if (errs.length === 0) {
@@ -363,14 +363,14 @@ export class ResourceStorage {
       else errs.push(...this.validateMetadata(next), ...(this.def.validateUpdate?.(next, old) ?? []));
     }
     if (errs.length) throw this.invalid(next, errs);
-    if (deepEqual(next, old)) return old;
+    if (deepEqual(next, old)) return cur;
     const finalize =
       old.metadata.deletionTimestamp &&
       old.metadata.deletionGracePeriodSeconds === 0 &&
       !next.metadata.finalizers?.length &&
       !this.def.pendingFinalization?.(next);
-    if (ctx.dryRun) return next;
-    if (finalize) return (await this.remove(cur, next)).obj;
+    if (ctx.dryRun) return toEntry(cur.key, next);
+    if (finalize) return toEntry(cur.key, (await this.remove(cur, next)).obj);
     return this.put(cur, next);
   }
 
@@ -461,7 +461,7 @@ export class ResourceStorage {
     }
     if (deepEqual(next, old)) return { obj: old, deleted: false };
     if (ctx.dryRun) return { obj: next, deleted: false };
-    return { obj: await this.put(cur, next), deleted: false };
+    return { obj: (await this.put(cur, next)).obj, deleted: false };
   }
 
   /** Deletes every object the options select, one by one. */
@@ -486,7 +486,7 @@ export class ResourceStorage {
 
   // --- internals -----------------------------------------------------------------
 
-  private async put(cur: CacheEntry, next: KubeObject): Promise<KubeObject> {
+  private async put(cur: CacheEntry, next: KubeObject): Promise<CacheEntry> {
     const stored = { ...next, metadata: { ...next.metadata } };
     delete stored.metadata.resourceVersion;
     try {
@@ -509,10 +509,10 @@ export class ResourceStorage {
     return internalError(err);
   }
 
-  private fromStore(kv: KeyValue): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
-    obj.metadata.resourceVersion = String(kv.modRevision);
-    return obj;
+  /** The written object: the cache already holds it, decoded and serialized, when the write commits. */
+  private fromStore(kv: KeyValue): CacheEntry {
+    const entry = this.cache.get(kv.key);
+    return entry && entry.revision === kv.modRevision ? entry : decodeEntry(kv);
   }
 
   /** Checks the envelope of a request body and applies field validation. */
