@@ -196,6 +196,15 @@ spec:
     assert.match(unknown.stderr, /unknown field "spec.replicaz"/);
   });
 
+  test('an update to a StatefulSet field that may not change is refused as Kubernetes words it', () => {
+    const r = b.kubectl(['patch', 'sts', 'web', '-n', 'tutorial', '-p', '{"spec":{"serviceName":"other"}}']);
+    assert.notEqual(r.status, 0);
+    assert.match(
+      r.stderr,
+      /spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden/,
+    );
+  });
+
   test('watch streams changes', async () => {
     const { spawn } = await import('node:child_process');
     const w = spawn('kubectl', ['get', 'cm', '-n', 'tutorial', '-w', '--output-watch-events'], {
