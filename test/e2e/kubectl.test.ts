@@ -69,6 +69,38 @@ describe('kubectl against berth', { timeout: 180_000 }, () => {
     assert.match(sc, /\nglusterfs\s+kubernetes.io\/glusterfs\s+Retain\s+WaitForFirstConsumer\s+false\s+/);
   });
 
+  test('get of every kind prints Kubernetes\' columns, also with -o wide', () => {
+    b.k(['apply', '-f', join(ROOT, 'test/fixtures/all-kinds.yaml')]);
+    const columns: Record<string, [string, string]> = {
+      pods: ['NAME READY STATUS RESTARTS AGE', 'IP NODE NOMINATED NODE READINESS GATES'],
+      services: ['NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE', 'SELECTOR'],
+      endpoints: ['NAME ENDPOINTS AGE', ''],
+      configmaps: ['NAME DATA AGE', ''],
+      secrets: ['NAME TYPE DATA AGE', ''],
+      persistentvolumes: ['NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIBUTESCLASS REASON AGE', 'VOLUMEMODE'],
+      persistentvolumeclaims: ['NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE', 'VOLUMEMODE'],
+      nodes: ['NAME STATUS ROLES AGE VERSION', 'INTERNAL-IP EXTERNAL-IP OS-IMAGE KERNEL-VERSION CONTAINER-RUNTIME'],
+      namespaces: ['NAME STATUS AGE', ''],
+      statefulsets: ['NAME READY AGE', 'CONTAINERS IMAGES'],
+      controllerrevisions: ['NAME CONTROLLER REVISION AGE', ''],
+      storageclasses: ['NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE', ''],
+      endpointslices: ['NAME ADDRESSTYPE PORTS ENDPOINTS AGE', ''],
+      leases: ['NAME HOLDER AGE', ''],
+    };
+    const header = (out: string) => out.split('\n')[0].trim().split(/\s{2,}/).join(' ');
+    for (const [resource, [normal, wide]] of Object.entries(columns)) {
+      const namespaced = !['persistentvolumes', 'nodes', 'namespaces', 'storageclasses'].includes(resource);
+      const args = namespaced ? ['-n', 'tutorial'] : [];
+      assert.equal(header(b.k(['get', resource, ...args])), normal, resource);
+      assert.equal(header(b.k(['get', resource, ...args, '-o', 'wide'])), `${normal}${wide ? ` ${wide}` : ''}`, `${resource} -o wide`);
+      if (namespaced) assert.equal(header(b.k(['get', resource, '-A'])), `NAMESPACE ${normal}`, `${resource} -A`);
+      const items = JSON.parse(b.k(['get', resource, ...args, '-o', 'json'])).items;
+      assert.ok(items.length > 0, `${resource} has objects`);
+    }
+    assert.match(b.k(['get', 'events', '-n', 'tutorial']), /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n.*Normal\s+Testing\s+pod\/lone\s+an event for the table/);
+    assert.match(b.k(['get', 'secret', 'creds', '-n', 'tutorial', '-o', 'jsonpath={.data.password}']), /^czNjcmV0$/);
+  });
+
   test('get -o yaml, -o json and -o jsonpath show defaulted objects', () => {
     const yaml = b.k(['get', 'sts', 'web', '-n', 'tutorial', '-o', 'yaml']);
     assert.match(yaml, /podManagementPolicy: OrderedReady/);
