@@ -1,16 +1,11 @@
 // ControllerRevision (apps/v1): an immutable snapshot of a controller's template, which the
 // StatefulSet controller keeps as its revision history.
-import type { KindDef, KubeObject } from '../types.js';
+import { AGE_DESCRIPTION, NAME_DESCRIPTION, type KindDef, type KubeObject } from '../types.js';
 import { age } from '../../machinery/duration.js';
 import { Path, required, type FieldError } from '../../machinery/validation.js';
 import { exactEqual, validateImmutable, validateNonnegative } from '../core/podspec.js';
 
 export type ControllerRevision = { data?: unknown; revision?: number } & KubeObject;
-
-const NAME_DESCRIPTION =
-  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
-const AGE_DESCRIPTION =
-  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
 /** ValidateControllerRevision: the data is mandatory, the revision not negative. */
 function validate(cr: ControllerRevision): FieldError[] {

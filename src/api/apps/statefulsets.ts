@@ -2,7 +2,7 @@
 // (pkg/registry/apps/statefulset), validation (pkg/apis/apps/validation), the scale
 // subresource and `kubectl get statefulsets` columns.
 import type * as appsv1 from 'kubernetes-types/apps/v1.js';
-import type { KindDef, KubeObject, Mutable } from '../types.js';
+import { AGE_DESCRIPTION, NAME_DESCRIPTION, type KindDef, type KubeObject, type Mutable } from '../types.js';
 import { age } from '../../machinery/duration.js';
 import { labelSelectorAsString, labelSelectorFromObject, validateLabelSelector, type Selector } from '../../machinery/selectors.js';
 import { StatusError } from '../../machinery/errors.js';
@@ -298,11 +298,6 @@ function validateStatusUpdate(sts: StatefulSet, old: StatefulSet): FieldError[] 
 }
 
 // --- table -----------------------------------------------------------------------------------
-
-const NAME_DESCRIPTION =
-  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
-const AGE_DESCRIPTION =
-  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
 /** layoutContainerCells: names and images, comma-joined. */
 export function containerCells(spec: PodSpec | undefined): [string, string] {

@@ -146,6 +146,16 @@ export function validateEventUpdate(ev: Event, old: Event, strict: boolean): Fie
   return errs;
 }
 
+/** Field selectors on the fields of the object an event is about, named `<prefix>.kind` and so
+ *  on: involvedObject in core/v1, regarding in events.k8s.io/v1. */
+export function objectReferenceSelectors<T>(
+  prefix: string,
+  ref: (ev: T) => Mutable<ObjectReference> | undefined,
+): Record<string, (ev: T) => string> {
+  const fields = ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const;
+  return Object.fromEntries(fields.map((f) => [`${prefix}.${f}`, (ev: T) => ref(ev)?.[f] ?? '']));
+}
+
 /** formatEventSource: component (or reporting controller), then host (or instance). */
 function sourceCell(ev: Event): string {
   const component = ev.source?.component || ev.reportingComponent || '';
@@ -210,13 +220,7 @@ export const kind: KindDef<Event> = {
   validateUpdate: (ev, old) => validateEventUpdate(ev, old, false),
 
   fieldSelectors: {
-    'involvedObject.kind': (ev) => ev.involvedObject?.kind ?? '',
-    'involvedObject.namespace': (ev) => ev.involvedObject?.namespace ?? '',
-    'involvedObject.name': (ev) => ev.involvedObject?.name ?? '',
-    'involvedObject.uid': (ev) => ev.involvedObject?.uid ?? '',
-    'involvedObject.apiVersion': (ev) => ev.involvedObject?.apiVersion ?? '',
-    'involvedObject.resourceVersion': (ev) => ev.involvedObject?.resourceVersion ?? '',
-    'involvedObject.fieldPath': (ev) => ev.involvedObject?.fieldPath ?? '',
+    ...objectReferenceSelectors('involvedObject', (ev: Event) => ev.involvedObject),
     reason: (ev) => ev.reason ?? '',
     reportingComponent: (ev) => ev.reportingComponent ?? '',
     source: (ev) => ev.source?.component || ev.reportingComponent || '',

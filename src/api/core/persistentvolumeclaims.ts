@@ -1,7 +1,7 @@
 // PersistentVolumeClaim (core/v1): a request for storage. The claim spec's defaulting and
 // validation are exported too, for the claims StatefulSets and ephemeral volumes template.
 import type * as v1 from 'kubernetes-types/core/v1.js';
-import type { KindDef, KubeObject, Mutable } from '../types.js';
+import { AGE_DESCRIPTION, NAME_DESCRIPTION, type KindDef, type KubeObject, type Metadata, type Mutable } from '../types.js';
 import { age } from '../../machinery/duration.js';
 import { validateLabelSelector } from '../../machinery/selectors.js';
 import {
@@ -23,6 +23,7 @@ import {
   parseQuantityValue,
   quantityFormatError,
   specDiff,
+  validateBasicResource,
   validateImmutable,
   validatePositiveQuantity,
   validateResourceQuantityValue,
@@ -32,8 +33,31 @@ export type PersistentVolumeClaimSpec = Mutable<v1.PersistentVolumeClaimSpec>;
 export type PersistentVolumeClaim = Mutable<Omit<v1.PersistentVolumeClaim, 'metadata'>> & KubeObject;
 
 const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
-const VOLUME_MODES = ['Block', 'Filesystem'];
+export const VOLUME_MODES = ['Block', 'Filesystem'];
 const BETA_STORAGE_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
+
+// --- what claims and volumes share ---------------------------------------------------
+
+/** The access modes of a claim or a volume: known ones, and ReadWriteOncePod only alone. */
+export function validateAccessModes(modes: readonly string[], path: Path): FieldError[] {
+  const errs: FieldError[] = [];
+  let rwop = false;
+  let other = false;
+  for (const mode of modes) {
+    if (!ACCESS_MODES.includes(mode)) errs.push(notSupported(path, mode, ACCESS_MODES));
+    else if (mode === 'ReadWriteOncePod') rwop = true;
+    else other = true;
+  }
+  if (rwop && other) errs.push(forbidden(path, 'may not use ReadWriteOncePod with other access modes'));
+  return errs;
+}
+
+/** helper.GetPersistentVolumeClaimClass and GetPersistentVolumeClass: the beta annotation wins over the field. */
+export function storageClassOf(obj: { metadata: Metadata; spec?: { storageClassName?: string } }): string {
+  const ann = obj.metadata.annotations ?? {};
+  if (BETA_STORAGE_CLASS_ANNOTATION in ann) return ann[BETA_STORAGE_CLASS_ANNOTATION];
+  return obj.spec?.storageClassName ?? '';
+}
 
 // --- the claim spec ----------------------------------------------------------------
 
@@ -70,14 +94,7 @@ export function validatePersistentVolumeClaimSpec(spec: PersistentVolumeClaimSpe
   const modes = spec.accessModes ?? [];
   if (modes.length === 0) errs.push(required(path.child('accessModes'), 'at least 1 access mode is required'));
   if (spec.selector) errs.push(...validateLabelSelector(spec.selector, path.child('selector')));
-  let rwop = false;
-  let other = false;
-  for (const mode of modes) {
-    if (!ACCESS_MODES.includes(mode)) errs.push(notSupported(path.child('accessModes'), mode, ACCESS_MODES));
-    if (mode === 'ReadWriteOncePod') rwop = true;
-    else if (ACCESS_MODES.includes(mode)) other = true;
-  }
-  if (rwop && other) errs.push(forbidden(path.child('accessModes'), 'may not use ReadWriteOncePod with other access modes'));
+  errs.push(...validateAccessModes(modes, path.child('accessModes')));
 
   const storagePath = path.child('resources').key('storage');
   const requests = (spec.resources?.requests ?? {}) as Record<string, unknown>;
@@ -225,7 +242,7 @@ function validateStatusUpdate(newPvc: PersistentVolumeClaim, _old: PersistentVol
   for (const [r, v] of Object.entries((status.capacity ?? {}) as Record<string, unknown>)) {
     const q = parseQuantityValue(v);
     if (!q) errs.push(quantityFormatError(capPath.key(r), v));
-    else if (q.value() < 0n) errs.push(invalid(capPath.key(r), Number(q.value()), 'must be a valid resource quantity'));
+    else errs.push(...validateBasicResource(q, capPath.key(r)));
   }
   const statusPath = Path.root('status').child('allocatedResourceStatus');
   for (const [k, v] of Object.entries(status.allocatedResourceStatuses ?? {})) {
@@ -239,20 +256,19 @@ function validateStatusUpdate(newPvc: PersistentVolumeClaim, _old: PersistentVol
       errs.push(...keyErrs);
       continue;
     }
+    const p = allocPath.key(k);
     const q = parseQuantityValue(v);
-    if (!q) errs.push(quantityFormatError(allocPath.key(k), v));
-    else if (q.value() < 0n) errs.push(invalid(allocPath.key(k), Number(q.value()), 'must be a valid resource quantity'));
-    else errs.push(...validateResourceQuantityValue('storage', q, allocPath.key(k)));
+    if (!q) {
+      errs.push(quantityFormatError(p, v));
+      continue;
+    }
+    const basic = validateBasicResource(q, p);
+    errs.push(...(basic.length ? basic : validateResourceQuantityValue('storage', q, p)));
   }
   return errs;
 }
 
 // --- table ---------------------------------------------------------------------------
-
-const NAME_DESCRIPTION =
-  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
-const AGE_DESCRIPTION =
-  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
 /** helper.GetAccessModesAsString: RWO,ROX,RWX,RWOP in that order, duplicates dropped. */
 export function accessModesAsString(modes: readonly string[] | undefined): string {
@@ -263,13 +279,6 @@ export function accessModesAsString(modes: readonly string[] | undefined): strin
   if (set.has('ReadWriteMany')) out.push('RWX');
   if (set.has('ReadWriteOncePod')) out.push('RWOP');
   return out.join(',');
-}
-
-/** helper.GetPersistentVolumeClaimClass: the beta annotation wins over the field. */
-export function claimStorageClass(pvc: PersistentVolumeClaim): string {
-  const ann = pvc.metadata.annotations ?? {};
-  if (BETA_STORAGE_CLASS_ANNOTATION in ann) return ann[BETA_STORAGE_CLASS_ANNOTATION];
-  return pvc.spec?.storageClassName ?? '';
 }
 
 export const kind: KindDef<PersistentVolumeClaim> = {
@@ -329,7 +338,7 @@ export const kind: KindDef<PersistentVolumeClaim> = {
         volumeName,
         capacity,
         accessModes,
-        claimStorageClass(pvc),
+        storageClassOf(pvc),
         pvc.spec?.volumeAttributesClassName ?? '<unset>',
         age(pvc.metadata.creationTimestamp, now),
         pvc.spec?.volumeMode ?? '<unset>',

@@ -1,7 +1,6 @@
 // PersistentVolume (core/v1). A new volume starts Pending; the volume binder makes it
 // Available and binds it to a claim. Its source is fixed once created.
 import type {
-  NodeSelectorRequirement,
   PersistentVolume as PersistentVolumeV1,
   PersistentVolumeSpec,
   SecretReference,
@@ -9,42 +8,41 @@ import type {
 } from 'kubernetes-types/core/v1.js';
 import type { KindDef, KubeObject, Mutable } from '../types.js';
 import { age } from '../../machinery/duration.js';
-import { nowTimestamp } from '../../machinery/objects.js';
+import { isPlainObject, nowTimestamp } from '../../machinery/objects.js';
 import {
   type FieldError,
   Path,
   forbidden,
   invalid,
   isDNS1123Subdomain,
-  isQualifiedName,
-  isValidLabelValue,
   notSupported,
   required,
-  tooLong,
 } from '../../machinery/validation.js';
-import { validateDNS1123Label, validateNodeNameField } from './endpoints.js';
-import { accessModesAsString } from './persistentvolumeclaims.js';
+import { validateDNS1123Label } from './endpoints.js';
+import { VOLUME_MODES, accessModesAsString, storageClassOf, validateAccessModes } from './persistentvolumeclaims.js';
 import {
   canonicalizeResourceList,
   deepEqual,
+  defaultSharedVolumeSources,
   invalidRendered,
   parseQuantityValue,
   quantityFormatError,
   specDiff,
+  validateBasicResource,
+  validateCSIDriverName,
+  validateHostPathVolumeSource,
+  validateNFSVolumeSource,
+  validateNodeSelector,
+  validatePathNoBacksteps,
   validatePositiveQuantity,
 } from './podspec.js';
 
 type Spec = Mutable<PersistentVolumeSpec>;
 export type PersistentVolume = Mutable<PersistentVolumeV1> & KubeObject;
 
-const BETA_STORAGE_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
 const MOUNT_OPTIONS_ANNOTATION = 'volume.beta.kubernetes.io/mount-options';
 
-const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
 const RECLAIM_POLICIES = ['Delete', 'Recycle', 'Retain'];
-const VOLUME_MODES = ['Block', 'Filesystem'];
-const HOST_PATH_TYPES = ['', 'BlockDevice', 'CharDevice', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
-const NODE_SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'];
 
 /**
  * The volume sources, in the order Kubernetes checks them, with the name its "more than
@@ -121,17 +119,7 @@ function defaultPersistentVolume(pv: PersistentVolume): void {
   spec.volumeMode ??= 'Filesystem';
   canonicalizeResourceList(spec.capacity);
   if (spec.hostPath) spec.hostPath.type ??= '';
-  if (spec.iscsi) spec.iscsi.iscsiInterface ||= 'default';
-  if (spec.azureDisk) {
-    spec.azureDisk.cachingMode ??= 'ReadWrite';
-    spec.azureDisk.kind ??= 'Shared';
-    spec.azureDisk.fsType ??= 'ext4';
-    spec.azureDisk.readOnly ??= false;
-  }
-  if (spec.scaleIO) {
-    spec.scaleIO.storageMode ||= 'ThinProvisioned';
-    spec.scaleIO.fsType ||= 'xfs';
-  }
+  defaultSharedVolumeSources(spec);
 }
 
 /** VolumeAttributesClass is a beta feature Kubernetes 1.32 leaves off: the field is dropped
@@ -143,10 +131,6 @@ function dropDisabledFields(pv: PersistentVolume, old?: PersistentVolume): void 
 
 // --- validation ---------------------------------------------------------------
 
-function validatePathNoBacksteps(value: string, path: Path): FieldError[] {
-  return value.split(/[\\/]/).includes('..') ? [invalid(path, value, "must not contain '..'")] : [];
-}
-
 function validateSecretReference(ref: Mutable<SecretReference>, path: Path): FieldError[] {
   const errs: FieldError[] = [];
   if (!ref.name) errs.push(required(path.child('name')));
@@ -156,38 +140,21 @@ function validateSecretReference(ref: Mutable<SecretReference>, path: Path): Fie
   return errs;
 }
 
-/** The checks for the sources berth can mount; the others are only counted. */
+/** The checks for the sources berth can mount (hostPath, nfs and csi as for a pod's volumes);
+ *  the others are only counted. */
 function validateSource(spec: Spec, key: string, path: Path): FieldError[] {
-  const errs: FieldError[] = [];
   switch (key) {
-    case 'hostPath': {
-      const hp = spec.hostPath!;
-      if (!hp.path) return [required(path.child('path'))];
-      errs.push(...validatePathNoBacksteps(hp.path, path.child('path')));
-      if (hp.type !== undefined && !HOST_PATH_TYPES.includes(hp.type))
-        errs.push(notSupported(path.child('type'), hp.type, HOST_PATH_TYPES));
-      break;
-    }
+    case 'hostPath':
+      return validateHostPathVolumeSource(spec.hostPath!, path);
     case 'local': {
       const local = spec.local!;
-      if (!local.path) return [required(path.child('path'))];
-      errs.push(...validatePathNoBacksteps(local.path, path.child('path')));
-      break;
+      return local.path ? validatePathNoBacksteps(local.path, path.child('path')) : [required(path.child('path'))];
     }
-    case 'nfs': {
-      const nfs = spec.nfs!;
-      if (!nfs.server) errs.push(required(path.child('server')));
-      if (!nfs.path) errs.push(required(path.child('path')));
-      if (!nfs.path?.startsWith('/')) errs.push(invalid(path.child('path'), nfs.path ?? '', 'must be an absolute path'));
-      break;
-    }
+    case 'nfs':
+      return validateNFSVolumeSource(spec.nfs!, path);
     case 'csi': {
       const csi = spec.csi!;
-      const driver = csi.driver ?? '';
-      const driverPath = path.child('driver');
-      if (!driver) errs.push(required(driverPath));
-      if (driver.length > 63) errs.push(tooLong(driverPath, 63));
-      errs.push(...isDNS1123Subdomain(driver.toLowerCase()).map((m) => invalid(driverPath, driver, m)));
+      const errs = validateCSIDriverName(csi.driver ?? '', path.child('driver'));
       if (!csi.volumeHandle) errs.push(required(path.child('volumeHandle')));
       for (const ref of [
         'controllerPublishSecretRef',
@@ -198,64 +165,15 @@ function validateSource(spec: Spec, key: string, path: Path): FieldError[] {
         const value = csi[ref];
         if (value) errs.push(...validateSecretReference(value, path.child(ref)));
       }
-      break;
+      return errs;
     }
   }
-  return errs;
-}
-
-function validateNodeSelectorRequirement(req: Mutable<NodeSelectorRequirement>, path: Path): FieldError[] {
-  const errs: FieldError[] = [];
-  const values = req.values ?? [];
-  const valuesPath = path.child('values');
-  switch (req.operator) {
-    case 'In':
-    case 'NotIn':
-      if (!values.length) errs.push(required(valuesPath, "must be specified when `operator` is 'In' or 'NotIn'"));
-      break;
-    case 'Exists':
-    case 'DoesNotExist':
-      if (values.length) errs.push(forbidden(valuesPath, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
-      break;
-    case 'Gt':
-    case 'Lt':
-      if (values.length !== 1) errs.push(required(valuesPath, "must be specified single value when `operator` is 'Lt' or 'Gt'"));
-      break;
-    default:
-      errs.push(invalid(path.child('operator'), req.operator, 'not a valid selector operator'));
-  }
-  errs.push(...isQualifiedName(req.key).map((m) => invalid(path.child('key'), req.key, m)));
-  values.forEach((v, i) => errs.push(...isValidLabelValue(v).map((m) => invalid(valuesPath.index(i), v, m))));
-  return errs;
-}
-
-/** Node fields a selector may match: only metadata.name, with exactly one value. */
-function validateNodeFieldRequirement(req: Mutable<NodeSelectorRequirement>, path: Path): FieldError[] {
-  const errs: FieldError[] = [];
-  if (req.operator === 'In' || req.operator === 'NotIn') {
-    if (req.values?.length !== 1)
-      errs.push(
-        required(path.child('values'), "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"),
-      );
-  } else {
-    errs.push(invalid(path.child('operator'), req.operator, 'not a valid selector operator'));
-  }
-  if (req.key !== 'metadata.name') errs.push(invalid(path.child('key'), req.key, 'not a valid field selector key'));
-  else (req.values ?? []).forEach((v, i) => errs.push(...validateNodeNameField(v, path.child('values').index(i))));
-  return errs;
+  return [];
 }
 
 function validateNodeAffinity(affinity: Mutable<VolumeNodeAffinity>, path: Path): FieldError[] {
   if (!affinity.required) return [required(path.child('required'), 'must specify required node constraints')];
-  const termsPath = path.child('required').child('nodeSelectorTerms');
-  const terms = affinity.required.nodeSelectorTerms ?? [];
-  if (!terms.length) return [required(termsPath, 'must have at least one node selector term')];
-  return terms.flatMap((term, i) => [
-    ...(term.matchExpressions ?? []).flatMap((r, j) =>
-      validateNodeSelectorRequirement(r, termsPath.index(i).child('matchExpressions').index(j)),
-    ),
-    ...(term.matchFields ?? []).flatMap((r, j) => validateNodeFieldRequirement(r, termsPath.index(i).child('matchFields').index(j))),
-  ]);
+  return validateNodeSelector(affinity.required, true, path.child('required'));
 }
 
 function validateSpec(pv: PersistentVolume): FieldError[] {
@@ -265,14 +183,7 @@ function validateSpec(pv: PersistentVolume): FieldError[] {
 
   const modes = spec.accessModes ?? [];
   if (!modes.length) errs.push(required(path.child('accessModes')));
-  let rwop = false;
-  let other = false;
-  for (const mode of modes) {
-    if (!ACCESS_MODES.includes(mode)) errs.push(notSupported(path.child('accessModes'), mode, ACCESS_MODES));
-    else if (mode === 'ReadWriteOncePod') rwop = true;
-    else other = true;
-  }
-  if (rwop && other) errs.push(forbidden(path.child('accessModes'), 'may not use ReadWriteOncePod with other access modes'));
+  errs.push(...validateAccessModes(modes, path.child('accessModes')));
 
   const capPath = path.child('capacity');
   const capacity = spec.capacity ?? {};
@@ -287,7 +198,7 @@ function validateSpec(pv: PersistentVolume): FieldError[] {
       errs.push(quantityFormatError(p, value));
       continue;
     }
-    if (q.value() < 0n) errs.push(invalid(p, Number(q.value()), 'must be a valid resource quantity'));
+    errs.push(...validateBasicResource(q, p));
     errs.push(...validatePositiveQuantity(q, p));
   }
 
@@ -357,7 +268,7 @@ function isRoot(p: string): boolean {
 function sameAffinityModuloGA(next: unknown, prev: unknown): boolean {
   if (Array.isArray(next) && Array.isArray(prev))
     return next.length === prev.length && next.every((v, i) => sameAffinityModuloGA(v, prev[i]));
-  if (!isRecord(next) || !isRecord(prev)) return deepEqual(next, prev);
+  if (!isPlainObject(next) || !isPlainObject(prev)) return deepEqual(next, prev);
   for (const k of new Set([...Object.keys(next), ...Object.keys(prev)])) {
     const requirementKey = k === 'key' && typeof next.operator === 'string' && typeof prev.key === 'string';
     if (requirementKey && next.key !== prev.key) {
@@ -368,8 +279,6 @@ function sameAffinityModuloGA(next: unknown, prev: unknown): boolean {
   }
   return true;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function validateUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
   const errs = validateSpec(pv);
@@ -410,14 +319,6 @@ function validateUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError
       ),
     );
   return errs;
-}
-
-// --- printing -----------------------------------------------------------------
-
-function storageClassOf(pv: PersistentVolume): string {
-  const annotations = pv.metadata.annotations ?? {};
-  if (BETA_STORAGE_CLASS_ANNOTATION in annotations) return annotations[BETA_STORAGE_CLASS_ANNOTATION];
-  return pv.spec?.storageClassName ?? '';
 }
 
 export const kind: KindDef<PersistentVolume> = {

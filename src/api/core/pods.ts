@@ -3,7 +3,7 @@
 // a new pod, validation (ValidatePodCreate/Update/StatusUpdate), graceful deletion,
 // field selectors, and `kubectl get pods` columns.
 import type * as v1 from 'kubernetes-types/core/v1.js';
-import type { KindDef, KubeObject, Mutable } from '../types.js';
+import { AGE_DESCRIPTION, NAME_DESCRIPTION, type KindDef, type KubeObject, type Mutable } from '../types.js';
 import { age, humanDuration } from '../../machinery/duration.js';
 import {
   Path,
@@ -407,11 +407,6 @@ function gracePeriod(pod: Pod, requested: number | undefined): number {
 }
 
 // --- table ---------------------------------------------------------------------------------
-
-const NAME_DESCRIPTION =
-  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
-const AGE_DESCRIPTION =
-  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
 const isRestartableInit = (c: v1.Container | undefined) => c?.restartPolicy === 'Always';
 

@@ -25,7 +25,15 @@ import {
 } from '../../machinery/validation.js';
 import { Quantity, QuantityError, quantityFromJSON, QUANTITY_FORMAT_ERROR } from '../../machinery/quantity.js';
 import { validateLabelSelector } from '../../machinery/selectors.js';
-import { isValidPortName, isValidPortNum, validateDNS1123Label, validateIP, validateQualifiedName } from './endpoints.js';
+import { isPlainObject } from '../../machinery/objects.js';
+import {
+  PORT_PROTOCOLS,
+  isValidPortName,
+  isValidPortNum,
+  validateDNS1123Label,
+  validateIP,
+  validateQualifiedName,
+} from './endpoints.js';
 import {
   defaultPersistentVolumeClaimSpec,
   validatePersistentVolumeClaimSpec,
@@ -158,7 +166,7 @@ export function goIntOrString(v: number | string | undefined): string {
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   const blank = (v: unknown) =>
-    v === undefined || v === null || (Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0);
+    v === undefined || v === null || (Array.isArray(v) ? v.length === 0 : isPlainObject(v) && Object.keys(v).length === 0);
   if (blank(a) && blank(b)) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
@@ -198,9 +206,6 @@ export function specDiff(typeName: string, oldValue: object, newValue: object): 
   lines.push('  }');
   return lines.join('\n');
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // --- quantities ----------------------------------------------------------
 
@@ -262,6 +267,11 @@ export function validateResourceQuantityValue(name: string, q: Quantity, path: P
 /** ValidatePositiveQuantityValue. */
 export function validatePositiveQuantity(q: Quantity, path: Path): FieldError[] {
   return q.sign() <= 0 ? [invalid(path, q.toString(), IS_NOT_POSITIVE_MSG)] : [];
+}
+
+/** validateBasicResource (volume and claim capacities): Kubernetes shows the quantity's integer value. */
+export function validateBasicResource(q: Quantity, path: Path): FieldError[] {
+  return q.value() < 0n ? [invalid(path, Number(q.value()), 'must be a valid resource quantity')] : [];
 }
 
 // --- resource names (pkg/apis/core/helper) --------------------------------
@@ -430,22 +440,12 @@ function defaultVolume(v: AnyVolume): void {
         src.serviceAccountToken.expirationSeconds = 3600;
     }
   }
-  if (v.iscsi) v.iscsi.iscsiInterface ||= 'default';
   if (v.rbd) {
     v.rbd.pool ||= 'rbd';
     v.rbd.user ||= 'admin';
     v.rbd.keyring ||= '/etc/ceph/keyring';
   }
-  if (v.azureDisk) {
-    v.azureDisk.cachingMode ??= 'ReadWrite';
-    v.azureDisk.kind ??= 'Shared';
-    v.azureDisk.fsType ??= 'ext4';
-    v.azureDisk.readOnly ??= false;
-  }
-  if (v.scaleIO) {
-    v.scaleIO.storageMode ||= 'ThinProvisioned';
-    v.scaleIO.fsType ||= 'xfs';
-  }
+  defaultSharedVolumeSources(v);
   const claimTemplate = v.ephemeral?.volumeClaimTemplate;
   if (claimTemplate) {
     claimTemplate.metadata ??= {};
@@ -455,6 +455,29 @@ function defaultVolume(v: AnyVolume): void {
   }
   const image = v.image as { reference?: string; pullPolicy?: string } | undefined;
   if (image && !image.pullPolicy) image.pullPolicy = imageTag(image.reference ?? '') === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+/** The volume sources whose defaults a Pod volume and a PersistentVolume share. */
+interface SharedVolumeSources {
+  iscsi?: { iscsiInterface?: string };
+  azureDisk?: { cachingMode?: string; kind?: string; fsType?: string; readOnly?: boolean };
+  scaleIO?: { storageMode?: string; fsType?: string };
+}
+
+/** SetDefaults_ISCSIVolumeSource, SetDefaults_AzureDiskVolumeSource, SetDefaults_ScaleIOVolumeSource
+ *  and their PersistentVolume counterparts, which set the same values. */
+export function defaultSharedVolumeSources(src: SharedVolumeSources): void {
+  if (src.iscsi) src.iscsi.iscsiInterface ||= 'default';
+  if (src.azureDisk) {
+    src.azureDisk.cachingMode ??= 'ReadWrite';
+    src.azureDisk.kind ??= 'Shared';
+    src.azureDisk.fsType ??= 'ext4';
+    src.azureDisk.readOnly ??= false;
+  }
+  if (src.scaleIO) {
+    src.scaleIO.storageMode ||= 'ThinProvisioned';
+    src.scaleIO.fsType ||= 'xfs';
+  }
 }
 
 function defaultHTTPGet(h: HTTPGetAction | undefined): void {
@@ -610,7 +633,7 @@ type VolumeMap = Map<string, AnyVolume>;
 
 // --- volumes -------------------------------------------------------------------
 
-function validatePathNoBacksteps(target: string, path: Path): FieldError[] {
+export function validatePathNoBacksteps(target: string, path: Path): FieldError[] {
   return target.split(/[\\/]/).includes('..') ? [invalid(path, target, "must not contain '..'")] : [];
 }
 
@@ -640,7 +663,6 @@ function validateKeyToPath(kp: { key?: string; path?: string; mode?: number }, p
   return errs;
 }
 
-const HOST_PATH_TYPES = ['', 'BlockDevice', 'CharDevice', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
 const VOLUME_DOWNWARD_API_PATHS = ['metadata.annotations', 'metadata.labels', 'metadata.name', 'metadata.namespace', 'metadata.uid'];
 const ENV_DOWNWARD_API_PATHS = [
   'metadata.name',
@@ -799,22 +821,15 @@ function validateProjectedSources(projected: NonNullable<Volume['projected']>, p
   (projected.sources ?? []).forEach((source, i) => {
     let n = 0;
     const srcPath = path.child('sources').index(i);
-    if (source.secret) {
+    for (const key of ['secret', 'configMap'] as const) {
+      const projection = source[key];
+      if (!projection) continue;
       n++;
-      const p = srcPath.child('secret');
-      if (!source.secret.name) errs.push(required(p.child('name')));
-      (source.secret.items ?? []).forEach((kp, j) => {
+      const p = srcPath.child(key);
+      if (!projection.name) errs.push(required(p.child('name')));
+      (projection.items ?? []).forEach((kp, j) => {
         errs.push(...validateKeyToPath(kp, p.child('items').index(j)));
-        claim(kp.path, source.secret!.name ?? '');
-      });
-    }
-    if (source.configMap) {
-      n++;
-      const p = srcPath.child('configMap');
-      if (!source.configMap.name) errs.push(required(p.child('name')));
-      (source.configMap.items ?? []).forEach((kp, j) => {
-        errs.push(...validateKeyToPath(kp, p.child('items').index(j)));
-        claim(kp.path, source.configMap!.name ?? '');
+        claim(kp.path, projection.name ?? '');
       });
     }
     if (source.downwardAPI) {
@@ -851,6 +866,33 @@ function validateProjectedSources(projected: NonNullable<Volume['projected']>, p
     }
     if (n > 1) errs.push(forbidden(srcPath, 'may not specify more than 1 volume type per source'));
   });
+  return errs;
+}
+
+// The checks of the volume sources a PersistentVolume has too.
+
+const HOST_PATH_TYPES = ['', 'BlockDevice', 'CharDevice', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
+
+export function validateHostPathVolumeSource(hp: { path?: string; type?: string }, path: Path): FieldError[] {
+  if (!hp.path) return [required(path.child('path'))];
+  const errs = validatePathNoBacksteps(hp.path, path.child('path'));
+  if (hp.type != null && !HOST_PATH_TYPES.includes(hp.type)) errs.push(notSupported(path.child('type'), hp.type, HOST_PATH_TYPES));
+  return errs;
+}
+
+export function validateNFSVolumeSource(nfs: { server?: string; path?: string }, path: Path): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!nfs.server) errs.push(required(path.child('server')));
+  if (!nfs.path) errs.push(required(path.child('path')));
+  if (!(nfs.path ?? '').startsWith('/')) errs.push(invalid(path.child('path'), nfs.path ?? '', 'must be an absolute path'));
+  return errs;
+}
+
+export function validateCSIDriverName(driver: string, path: Path): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!driver) errs.push(required(path));
+  if (driver.length > 63) errs.push(tooLong(path, 63));
+  errs.push(...forEachMessage(isDNS1123Subdomain(driver.toLowerCase()), path, driver));
   return errs;
 }
 
@@ -897,17 +939,9 @@ function validateVolumeSource(v: AnyVolume, path: Path, opts: PodSpecValidationO
         }
         break;
       }
-      case 'hostPath': {
-        const hp = src as { path?: string; type?: string };
-        if (!hp.path) {
-          errs.push(required(p.child('path')));
-          break;
-        }
-        errs.push(...validatePathNoBacksteps(hp.path, p.child('path')));
-        if (hp.type != null && !HOST_PATH_TYPES.includes(hp.type))
-          errs.push(notSupported(p.child('type'), hp.type, HOST_PATH_TYPES));
+      case 'hostPath':
+        errs.push(...validateHostPathVolumeSource(src, p));
         break;
-      }
       case 'gitRepo': {
         const g = src as { repository?: string; directory?: string };
         if (!g.repository) errs.push(required(p.child('repository')));
@@ -922,13 +956,9 @@ function validateVolumeSource(v: AnyVolume, path: Path, opts: PodSpecValidationO
         (s.items ?? []).forEach((kp, i) => errs.push(...validateKeyToPath(kp, p.child('items').index(i))));
         break;
       }
-      case 'nfs': {
-        const nfs = src as { server?: string; path?: string };
-        if (!nfs.server) errs.push(required(p.child('server')));
-        if (!nfs.path) errs.push(required(p.child('path')));
-        if (!(nfs.path ?? '').startsWith('/')) errs.push(invalid(p.child('path'), nfs.path ?? '', 'must be an absolute path'));
+      case 'nfs':
+        errs.push(...validateNFSVolumeSource(src, p));
         break;
-      }
       case 'persistentVolumeClaim':
         if (!(src as { claimName?: string }).claimName) errs.push(required(p.child('claimName')));
         break;
@@ -990,14 +1020,6 @@ function validateVolumeSource(v: AnyVolume, path: Path, opts: PodSpecValidationO
   return errs;
 }
 
-function validateCSIDriverName(driver: string, path: Path): FieldError[] {
-  const errs: FieldError[] = [];
-  if (!driver) errs.push(required(path));
-  if (driver.length > 63) errs.push(tooLong(path, 63));
-  errs.push(...forEachMessage(isDNS1123Subdomain(driver.toLowerCase()), path, driver));
-  return errs;
-}
-
 /** ValidateTemplateObjectMeta: an embedded template's metadata may only carry labels and annotations. */
 export function validateTemplateObjectMeta(meta: ObjectMeta | undefined, path: Path): FieldError[] {
   const errs = validateAnnotations(meta?.annotations, path.child('annotations'));
@@ -1005,7 +1027,7 @@ export function validateTemplateObjectMeta(meta: ObjectMeta | undefined, path: P
   for (const [k, v] of Object.entries(meta ?? {}) as Array<[string, unknown]>) {
     // Go compares each other field with its zero value.
     if (k === 'labels' || k === 'annotations' || v == null || v === '' || v === 0 || v === false) continue;
-    if ((Array.isArray(v) || isObject(v)) && Object.keys(v).length === 0) continue;
+    if ((Array.isArray(v) || isPlainObject(v)) && Object.keys(v).length === 0) continue;
     errs.push(forbidden(path.child(k), 'cannot be set'));
   }
   return errs;
@@ -1124,8 +1146,6 @@ function validatePortNumOrName(port: number | string | undefined, path: Path): F
   if (typeof port === 'string') return forEachMessage(isValidPortName(port), path, port);
   return forEachMessage(isValidPortNum(port ?? 0), path, port ?? 0);
 }
-
-const PORT_PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
 function validateContainerPorts(ports: ContainerPort[] | undefined, path: Path): FieldError[] {
   const errs: FieldError[] = [];
@@ -1264,33 +1284,28 @@ export function validateContainerResources(
   const limPath = path.child('limits');
   const reqPath = path.child('requests');
   const limits = new Map<string, Quantity>();
-  let limCpuMem = false;
-  let reqCpuMem = false;
+  let cpuOrMemory = false;
   let hugePages = false;
-  for (const name of Object.keys(resources?.limits ?? {}).sort()) {
-    const p = limPath.key(name);
+  /** The checks of a limit or a request alike; the quantity, when it parses. */
+  const checkEntry = (name: string, raw: unknown, p: Path): Quantity | undefined => {
     errs.push(...validateContainerResourceName(name, p));
-    const raw = resources!.limits![name];
     const q = parseQuantityValue(raw);
     if (!q) {
       errs.push(quantityFormatError(p, raw));
-      continue;
+      return undefined;
     }
-    limits.set(name, q);
     errs.push(...validateResourceQuantityValue(name, q, p));
     if (isHugePageResourceName(name)) hugePages = true;
-    if (name === 'cpu' || name === 'memory') limCpuMem = true;
+    if (name === 'cpu' || name === 'memory') cpuOrMemory = true;
+    return q;
+  };
+  for (const name of Object.keys(resources?.limits ?? {}).sort()) {
+    const q = checkEntry(name, resources!.limits![name], limPath.key(name));
+    if (q) limits.set(name, q);
   }
   for (const name of Object.keys(resources?.requests ?? {}).sort()) {
-    const p = reqPath.key(name);
-    errs.push(...validateContainerResourceName(name, p));
-    const raw = resources!.requests![name];
-    const q = parseQuantityValue(raw);
-    if (!q) {
-      errs.push(quantityFormatError(p, raw));
-      continue;
-    }
-    errs.push(...validateResourceQuantityValue(name, q, p));
+    const q = checkEntry(name, resources!.requests![name], reqPath.key(name));
+    if (!q) continue;
     const limit = limits.get(name);
     if (limit) {
       const cmp = q.cmp(limit);
@@ -1300,10 +1315,8 @@ export function validateContainerResources(
     } else if (!isOvercommitAllowed(name)) {
       errs.push(required(limPath, 'Limit must be set for non overcommitable resources'));
     }
-    if (isHugePageResourceName(name)) hugePages = true;
-    if (name === 'cpu' || name === 'memory') reqCpuMem = true;
   }
-  if (!limCpuMem && !reqCpuMem && hugePages) errs.push(forbidden(path, 'HugePages require cpu or memory'));
+  if (!cpuOrMemory && hugePages) errs.push(forbidden(path, 'HugePages require cpu or memory'));
   const seen = new Set<string>();
   (resources?.claims ?? []).forEach((claim, i) => {
     const p = path.child('claims').index(i);
@@ -1736,11 +1749,9 @@ function validateNodeSelectorRequirement(rq: NodeSelectorRequirement, checkValue
   return errs;
 }
 
-function validateNodeSelectorTerm(
-  term: { matchExpressions?: NodeSelectorRequirement[]; matchFields?: NodeSelectorRequirement[] },
-  checkValues: boolean,
-  path: Path,
-): FieldError[] {
+type NodeSelectorTerm = { matchExpressions?: NodeSelectorRequirement[]; matchFields?: NodeSelectorRequirement[] };
+
+function validateNodeSelectorTerm(term: NodeSelectorTerm, checkValues: boolean, path: Path): FieldError[] {
   const errs: FieldError[] = [];
   (term.matchExpressions ?? []).forEach((rq, j) =>
     errs.push(...validateNodeSelectorRequirement(rq, checkValues, path.child('matchExpressions').index(j))),
@@ -1756,6 +1767,15 @@ function validateNodeSelectorTerm(
       (rq.values ?? []).forEach((v, i) => errs.push(...forEachMessage(isDNS1123Subdomain(v), p.child('values').index(i), v)));
   });
   return errs;
+}
+
+/** ValidateNodeSelector: a pod's required node affinity, and a PersistentVolume's node affinity.
+ *  `checkValues`: requirement values must be valid label values. */
+export function validateNodeSelector(selector: { nodeSelectorTerms?: NodeSelectorTerm[] }, checkValues: boolean, path: Path): FieldError[] {
+  const termsPath = path.child('nodeSelectorTerms');
+  const terms = selector.nodeSelectorTerms ?? [];
+  if (terms.length === 0) return [required(termsPath, 'must have at least one node selector term')];
+  return terms.flatMap((t, i) => validateNodeSelectorTerm(t, checkValues, termsPath.index(i)));
 }
 
 type PodAffinityTerm = {
@@ -1815,12 +1835,7 @@ function validateAffinity(affinity: PodSpec['affinity'], path: Path): FieldError
   if (na) {
     const np = path.child('nodeAffinity');
     const req = na.requiredDuringSchedulingIgnoredDuringExecution;
-    if (req) {
-      const tp = np.child('requiredDuringSchedulingIgnoredDuringExecution').child('nodeSelectorTerms');
-      if (!req.nodeSelectorTerms || req.nodeSelectorTerms.length === 0)
-        errs.push(required(tp, 'must have at least one node selector term'));
-      else req.nodeSelectorTerms.forEach((t, i) => errs.push(...validateNodeSelectorTerm(t, true, tp.index(i))));
-    }
+    if (req) errs.push(...validateNodeSelector(req, true, np.child('requiredDuringSchedulingIgnoredDuringExecution')));
     (na.preferredDuringSchedulingIgnoredDuringExecution ?? []).forEach((t, i) => {
       const p = np.child('preferredDuringSchedulingIgnoredDuringExecution').index(i);
       if (!(t.weight > 0 && t.weight <= 100)) errs.push(invalid(p.child('weight'), t.weight ?? 0, 'must be in the range 1-100'));

@@ -32,6 +32,7 @@ import {
   validateNonSpecialIP,
   validateQualifiedName,
 } from './endpoints.js';
+import { invalidRendered } from './podspec.js';
 
 export type Service = Mutable<ServiceV1> & KubeObject;
 type Spec = Mutable<ServiceSpecV1>;
@@ -71,10 +72,6 @@ function isDNS1035Label(value: string): string[] {
 function goSlice(type: string, values: readonly string[] | undefined): string {
   if (values === undefined) return `[]${type}(nil)`;
   return `[]${type}{${values.map((v) => JSON.stringify(v)).join(', ')}}`;
-}
-
-function invalidRaw(path: Path, shown: string, detail: string): FieldError {
-  return { type: 'FieldValueInvalid', field: String(path), message: `Invalid value: ${shown}: ${detail}` };
 }
 
 /** core.ServicePort as %#v prints the (protocol, port) key of a duplicate port. */
@@ -293,9 +290,9 @@ function validateClusterIPsRelated(s: Spec): FieldError[] {
   const ips = s.clusterIPs;
   if (s.clusterIP) {
     if (!ips?.length) errs.push(required(ipsPath));
-    else if (ips[0] !== s.clusterIP) errs.push(invalidRaw(ipsPath, goSlice('string', ips), 'first value must match `clusterIP`'));
+    else if (ips[0] !== s.clusterIP) errs.push(invalidRendered(ipsPath, goSlice('string', ips), 'first value must match `clusterIP`'));
   } else if (ips?.length) {
-    errs.push(invalidRaw(ipsPath, goSlice('string', ips), 'must be empty when `clusterIP` is not specified'));
+    errs.push(invalidRendered(ipsPath, goSlice('string', ips), 'must be empty when `clusterIP` is not specified'));
   }
   const seen = new Set<string>();
   (s.ipFamilies ?? []).forEach((fam, i) => {
@@ -310,7 +307,7 @@ function validateClusterIPsRelated(s: Spec): FieldError[] {
     if (i === 0 && ip === CLUSTER_IP_NONE) {
       if (ips!.length > 1) {
         badIPs = true;
-        errs.push(invalidRaw(ipsPath, goSlice('string', ips), "'None' must be the first and only value"));
+        errs.push(invalidRendered(ipsPath, goSlice('string', ips), "'None' must be the first and only value"));
       }
       return;
     }
@@ -318,13 +315,13 @@ function validateClusterIPsRelated(s: Spec): FieldError[] {
     if (ipErrs.length) badIPs = true;
     errs.push(...ipErrs);
   });
-  if ((ips?.length ?? 0) > 2) errs.push(invalidRaw(ipsPath, goSlice('string', ips), 'may only hold up to 2 values'));
+  if ((ips?.length ?? 0) > 2) errs.push(invalidRendered(ipsPath, goSlice('string', ips), 'may only hold up to 2 values'));
   // Bad addresses would make the family checks below misleading.
   if (badIPs) return errs;
   if (ips && ips.length > 1) {
     const fams = ips.map(familyOf);
     if (!fams.includes('IPv4') || !fams.includes('IPv6'))
-      errs.push(invalidRaw(ipsPath, goSlice('string', ips), 'may specify no more than one IP for each IP family'));
+      errs.push(invalidRendered(ipsPath, goSlice('string', ips), 'may specify no more than one IP for each IP family'));
   }
   if (!isHeadless(s) && ips?.length && s.ipFamilies?.length) {
     ips.forEach((ip, i) => {
@@ -503,16 +500,16 @@ function validateUpgradeDowngrade(s: Spec, o: Spec): FieldError[] {
   if (!(isHeadless(s) && isHeadless(o))) {
     if (oldIPs.length === newIPs.length) {
       oldIPs.forEach((ip, i) => {
-        if (ip !== newIPs[i]) errs.push(invalidRaw(ipsPath.index(i), shownIPs, 'may not change once set'));
+        if (ip !== newIPs[i]) errs.push(invalidRendered(ipsPath.index(i), shownIPs, 'may not change once set'));
       });
     } else if (oldIPs.length > newIPs.length) {
-      if (newIPs.length === 0) errs.push(invalidRaw(ipsPath.index(0), shownIPs, 'primary clusterIP can not be unset'));
+      if (newIPs.length === 0) errs.push(invalidRendered(ipsPath.index(0), shownIPs, 'primary clusterIP can not be unset'));
       if (oldIPs.length && newIPs.length && newIPs[0] !== oldIPs[0])
-        errs.push(invalidRaw(ipsPath.index(0), shownIPs, 'may not change once set'));
+        errs.push(invalidRendered(ipsPath.index(0), shownIPs, 'may not change once set'));
       if (newIPs.length === 1 && s.ipFamilyPolicy !== 'SingleStack')
         errs.push(invalid(policyPath, s.ipFamilyPolicy ?? null, "must be set to 'SingleStack' when releasing the secondary clusterIP"));
     } else if (oldIPs.length && newIPs[0] !== oldIPs[0]) {
-      errs.push(invalidRaw(ipsPath.index(0), shownIPs, 'may not change once set'));
+      errs.push(invalidRendered(ipsPath.index(0), shownIPs, 'may not change once set'));
     }
   }
   // Families of headless services may change freely.
@@ -522,15 +519,15 @@ function validateUpgradeDowngrade(s: Spec, o: Spec): FieldError[] {
   const shownFams = goSlice('core.IPFamily', s.ipFamilies);
   if (oldFams.length === newFams.length) {
     oldFams.forEach((f, i) => {
-      if (f !== newFams[i]) errs.push(invalidRaw(famPath.index(0), shownFams, 'may not change once set'));
+      if (f !== newFams[i]) errs.push(invalidRendered(famPath.index(0), shownFams, 'may not change once set'));
     });
   } else if (oldFams.length > newFams.length) {
-    if (newIPs.length === 0) errs.push(invalidRaw(famPath.index(0), shownFams, 'primary ipFamily can not be unset'));
-    if (newFams.length && newFams[0] !== oldFams[0]) errs.push(invalidRaw(famPath.index(0), shownIPs, 'may not change once set'));
+    if (newIPs.length === 0) errs.push(invalidRendered(famPath.index(0), shownFams, 'primary ipFamily can not be unset'));
+    if (newFams.length && newFams[0] !== oldFams[0]) errs.push(invalidRendered(famPath.index(0), shownIPs, 'may not change once set'));
     if (newFams.length === 1 && s.ipFamilyPolicy !== 'SingleStack')
       errs.push(invalid(policyPath, s.ipFamilyPolicy ?? null, "must be set to 'SingleStack' when releasing the secondary ipFamily"));
   } else if (oldFams.length && newFams.length && newFams[0] !== oldFams[0]) {
-    errs.push(invalidRaw(famPath.index(0), shownIPs, 'may not change once set'));
+    errs.push(invalidRendered(famPath.index(0), shownIPs, 'may not change once set'));
   }
   return errs;
 }

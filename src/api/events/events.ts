@@ -3,7 +3,13 @@
 // field paths named as the core type names them.
 import type { Event as EventsV1 } from 'kubernetes-types/events/v1.js';
 import type { KindDef, KubeObject, Mutable } from '../types.js';
-import { type Event as CoreEvent, eventTable, validateEvent, validateEventUpdate } from '../core/events.js';
+import {
+  type Event as CoreEvent,
+  eventTable,
+  objectReferenceSelectors,
+  validateEvent,
+  validateEventUpdate,
+} from '../core/events.js';
 
 export type Event = Mutable<EventsV1> & KubeObject;
 
@@ -42,13 +48,7 @@ export const kind: KindDef<Event> = {
 
   // The field names events.k8s.io/v1 accepts, mapped onto the stored (core) fields.
   fieldSelectors: {
-    'regarding.kind': (ev) => ev.regarding?.kind ?? '',
-    'regarding.namespace': (ev) => ev.regarding?.namespace ?? '',
-    'regarding.name': (ev) => ev.regarding?.name ?? '',
-    'regarding.uid': (ev) => ev.regarding?.uid ?? '',
-    'regarding.apiVersion': (ev) => ev.regarding?.apiVersion ?? '',
-    'regarding.resourceVersion': (ev) => ev.regarding?.resourceVersion ?? '',
-    'regarding.fieldPath': (ev) => ev.regarding?.fieldPath ?? '',
+    ...objectReferenceSelectors('regarding', (ev: Event) => ev.regarding),
     reason: (ev) => ev.reason ?? '',
     reportingController: (ev) => ev.reportingController ?? '',
     type: (ev) => ev.type ?? '',
