@@ -9,6 +9,7 @@ import {
   internalError,
   methodNotAllowed,
   notAcceptable,
+  OBJECT_MODIFIED,
   resourceNotFound,
   StatusError,
   unsupportedMediaType,
@@ -334,7 +335,7 @@ export class ApiHandler {
             causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${replicas}: must be greater than or equal to 0`, field: 'spec.replicas' }],
           });
         const rv = desired?.metadata?.resourceVersion;
-        if (rv && rv !== cur.metadata.resourceVersion) throw conflict(storage.gr, name, 'the object has been modified; please apply your changes to the latest version and try again');
+        if (rv && rv !== cur.metadata.resourceVersion) throw conflict(storage.gr, name, OBJECT_MODIFIED);
         scaleDef.setSpecReplicas(cur, replicas);
         return cur;
       },

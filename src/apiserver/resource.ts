@@ -517,7 +517,7 @@ export class ResourceStorage {
 
   /** Checks the envelope of a request body and applies field validation. */
   private decode(input: unknown, ctx: WriteContext): KubeObject {
-    const { kind, group, version } = this.def;
+    const { kind, version } = this.def;
     if (!isPlainObject(input)) throw badRequest(`Object '${kind}' is invalid: the body must be a JSON or YAML object`);
     const obj = input as KubeObject;
     if (obj.kind !== undefined && obj.kind !== kind)
@@ -536,7 +536,6 @@ export class ResourceStorage {
         ctx.warnings.push(...texts);
       }
     }
-    void group;
     obj.apiVersion = this.apiVersion;
     obj.kind = kind;
     return obj;
