@@ -35,10 +35,25 @@ export interface StartOptions {
   args?: string[];
 }
 
+// Every berth a test file started is ended when that file's process ends, also when the runner
+// cancels it on a timeout (it then gets SIGTERM, and `after` hooks do not run).
+const running = new Set<ChildProcess>();
+const killAll = () => {
+  for (const p of running) p.kill('SIGKILL');
+};
+process.on('exit', killAll);
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.once(signal, () => {
+    killAll();
+    process.exit(1);
+  });
+
 async function launch(dataDir: string, args: string[], port = '0'): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
   const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', port, '--runtime', 'simulated', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => {
     stderr += c.toString();
