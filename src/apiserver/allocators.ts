@@ -137,10 +137,10 @@ export class ServiceAllocator {
 
   /** Dynamic addresses come from the upper part of the range; the lower band is left for requested ones. */
   private pickIP(used: Set<string>): string {
-    const staticBand = Math.min(Math.max(16, Math.floor(this.range.size / 16)), 256);
+    const staticBand = this.range.size < 16 ? 0 : Math.min(Math.max(16, Math.floor(this.range.size / 16)), 256);
     const first = this.range.base + staticBand;
     const count = this.range.size - staticBand - 1;
-    for (let attempt = 0; attempt < 64; attempt++) {
+    for (let attempt = 0; count > 0 && attempt < 64; attempt++) {
       const ip = toText(first + randomInt(count));
       if (!used.has(ip)) return ip;
     }
