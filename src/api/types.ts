@@ -90,5 +90,14 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   pendingFinalization?(obj: T): boolean;
   /** Marks an object whose deletion has started (namespaces: status.phase Terminating). */
   prepareForDeletion?(obj: T): void;
+  /** Kept in another kind's storage, as two versions of one type (events.k8s.io/v1 Event is
+   *  stored as core/v1 Event): where, and the conversions both ways. */
+  storedAs?: {
+    group: string;
+    version: string;
+    resource: string;
+    toStored(obj: T): KubeObject;
+    fromStored(obj: KubeObject): T;
+  };
   table: TablePrinter<T>;
 }

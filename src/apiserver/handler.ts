@@ -24,7 +24,7 @@ import { AGGREGATED_V2, Discovery, VERSION_INFO } from './discovery.js';
 import { buildFilter } from './filters.js';
 import { openapiV2, openapiV3GroupVersion, openapiV3Index } from './openapi.js';
 import { parseApiPath, type ResourcePath } from './request.js';
-import type { DeleteOptions, FieldValidation, ResourceStorage, WriteContext } from './resource.js';
+import type { DeleteOptions, FieldValidation, Storage, WriteContext } from './resource.js';
 import { table, tableRow, type IncludeObject } from './table.js';
 
 export interface ApiRequest {
@@ -47,7 +47,7 @@ export type ApiResponse =
 
 export interface Registry {
   kinds: KindDef[];
-  lookup(group: string, version: string, resource: string): ResourceStorage | undefined;
+  lookup(group: string, version: string, resource: string): Storage | undefined;
 }
 
 export interface HandlerHooks {
@@ -218,7 +218,7 @@ export class ApiHandler {
   }
 
   private watch(
-    storage: ResourceStorage,
+    storage: Storage,
     ns: string | undefined,
     q: URLSearchParams,
     rep: Representation,
@@ -253,7 +253,7 @@ export class ApiHandler {
     const buffered: string[] = [];
     let out: StreamOut | undefined;
     const emit = (chunk: string) => (out ? out.write(chunk) : buffered.push(chunk));
-    let lastRevision = storage.cache.revision;
+    let lastRevision = storage.revision();
     const stopWatch = storage.watch(ns, opts, {
       event: (type, entry) => {
         lastRevision = entry.revision;
@@ -278,13 +278,13 @@ export class ApiHandler {
         };
         timers.push(
           setTimeout(() => {
-            if (bookmarks) o.write(bookmark(Math.max(lastRevision, storage.cache.revision)));
+            if (bookmarks) o.write(bookmark(Math.max(lastRevision, storage.revision())));
             stop();
             o.end();
           }, timeoutS * 1000),
         );
         if (bookmarks)
-          timers.push(setInterval(() => o.write(bookmark(Math.max(lastRevision, storage.cache.revision))), BOOKMARK_INTERVAL_MS));
+          timers.push(setInterval(() => o.write(bookmark(Math.max(lastRevision, storage.revision()))), BOOKMARK_INTERVAL_MS));
         return stop;
       },
     };
@@ -292,7 +292,7 @@ export class ApiHandler {
 
   private async scale(
     req: ApiRequest,
-    storage: ResourceStorage,
+    storage: Storage,
     ns: string | undefined,
     name: string,
     method: string,
@@ -344,7 +344,7 @@ export class ApiHandler {
     return withWarnings(json(200, JSON.stringify(toScale(obj.obj))), ctx);
   }
 
-  private async bind(req: ApiRequest, storage: ResourceStorage, ns: string, name: string): Promise<ApiResponse> {
+  private async bind(req: ApiRequest, storage: Storage, ns: string, name: string): Promise<ApiResponse> {
     const ctx = writeContext(req.url.searchParams);
     const binding = this.decodeBody(req) as { target?: { name?: string; kind?: string } };
     const node = binding?.target?.name;

@@ -100,7 +100,30 @@ const ORPHAN = 'orphan';
 const FOREGROUND = 'foregroundDeletion';
 const MAX_CONFLICT_RETRIES = 10;
 
-export class ResourceStorage {
+/** What the handler needs of a kind's storage; ResourceStorage and ConvertedStorage provide it. */
+export interface Storage {
+  readonly def: KindDef;
+  readonly gr: GroupResource;
+  readonly apiVersion: string;
+  /** The revision the storage's view reflects. */
+  revision(): number;
+  get(namespace: string | undefined, name: string): CacheEntry;
+  list(namespace: string | undefined, opts?: ListOptions): Promise<ListResult>;
+  watch(namespace: string | undefined, opts: WatchOptions, sink: WatchSink): () => void;
+  create(namespace: string | undefined, input: unknown, ctx: WriteContext): Promise<CacheEntry>;
+  update(namespace: string | undefined, name: string, input: unknown, ctx: WriteContext, subresource?: 'status'): Promise<CacheEntry>;
+  modify(
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => unknown,
+    ctx: WriteContext,
+    subresource?: 'status',
+  ): Promise<CacheEntry>;
+  delete(namespace: string | undefined, name: string, opts: DeleteOptions, ctx: WriteContext): Promise<DeleteResult>;
+  deleteCollection(namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions, ctx: WriteContext): Promise<ListResult>;
+}
+
+export class ResourceStorage implements Storage {
   readonly gr: GroupResource;
   readonly apiVersion: string;
   private readonly prefix: string;
@@ -129,6 +152,10 @@ export class ResourceStorage {
   }
 
   // --- reads -------------------------------------------------------------------
+
+  revision(): number {
+    return this.cache.revision;
+  }
 
   get(namespace: string | undefined, name: string): CacheEntry {
     const entry = this.cache.get(this.key(namespace, name));

@@ -13,7 +13,8 @@ import { ApiHandler, type Registry } from './handler.js';
 import { startHttps } from './http.js';
 import { Metrics } from './metrics.js';
 import type { Credentials } from './pki.js';
-import { ResourceStorage, type WriteContext } from './resource.js';
+import { ResourceStorage, type Storage, type WriteContext } from './resource.js';
+import { ConvertedStorage } from './conversion.js';
 
 export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -31,7 +32,10 @@ export interface ApiServerOptions {
 export class ApiServer implements Registry {
   readonly kinds: KindDef[] = allKinds;
   readonly handler: ApiHandler;
+  /** Storage of every kind kept in its own keys. */
   private readonly storages = new Map<string, ResourceStorage>();
+  /** Kinds served from another kind's storage through conversion. */
+  private readonly converted = new Map<string, ConvertedStorage>();
   private https?: Server;
   private compactionTimer?: NodeJS.Timeout;
   readonly metrics = new Metrics();
@@ -58,11 +62,18 @@ export class ApiServer implements Registry {
       },
     };
     await Promise.all(
-      server.kinds.map(async (def) => {
-        const cache = await WatchCache.start(opts.store, ResourceStorage.prefixFor(def));
-        server.storages.set(storageKey(def.group, def.version, def.resource), new ResourceStorage(def, opts.store, cache, deps));
-      }),
+      server.kinds
+        .filter((def) => !def.storedAs)
+        .map(async (def) => {
+          const cache = await WatchCache.start(opts.store, ResourceStorage.prefixFor(def));
+          server.storages.set(storageKey(def.group, def.version, def.resource), new ResourceStorage(def, opts.store, cache, deps));
+        }),
     );
+    for (const def of server.kinds.filter((d) => d.storedAs)) {
+      const at = def.storedAs!;
+      const base = server.base(at.group, at.version, at.resource);
+      server.converted.set(storageKey(def.group, def.version, def.resource), new ConvertedStorage(def, base, deps.unknownFields));
+    }
     await server.bootstrapNamespaces();
     server.https = await startHttps({
       host: opts.host,
@@ -84,19 +95,27 @@ export class ApiServer implements Registry {
 
   serviceAllocator(): ServiceAllocator {
     if (!this.allocator) {
-      const services = this.lookup('', 'v1', 'services')!;
+      const services = this.base('', 'v1', 'services');
       this.allocator = new ServiceAllocator(this.serviceRange, () => services.cache.list());
     }
     return this.allocator;
   }
 
-  lookup(group: string, version: string, resource: string): ResourceStorage | undefined {
-    return this.storages.get(storageKey(group, version, resource));
+  lookup(group: string, version: string, resource: string): Storage | undefined {
+    const key = storageKey(group, version, resource);
+    return this.storages.get(key) ?? this.converted.get(key);
+  }
+
+  /** The storage of a kind kept in its own keys (the server's own bootstrap and admission use it). */
+  private base(group: string, version: string, resource: string): ResourceStorage {
+    const s = this.storages.get(storageKey(group, version, resource));
+    if (!s) throw new Error(`no storage for ${resource}.${group}/${version}`);
+    return s;
   }
 
   /** NamespaceLifecycle admission: content only in namespaces that exist and are not terminating. */
   private admitNamespace(ns: string, resource: string, group: string, name: string): void {
-    const namespaces = this.lookup('', 'v1', 'namespaces')!;
+    const namespaces = this.base('', 'v1', 'namespaces');
     const entry = namespaces.tryGet(undefined, ns);
     if (!entry) throw notFound({ group: '', resource: 'namespaces' }, ns);
     if (entry.obj.metadata.deletionTimestamp)
@@ -104,7 +123,7 @@ export class ApiServer implements Registry {
   }
 
   private async bootstrapNamespaces(): Promise<void> {
-    const namespaces = this.lookup('', 'v1', 'namespaces')!;
+    const namespaces = this.base('', 'v1', 'namespaces');
     const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [] };
     for (const name of INITIAL_NAMESPACES)
       if (!namespaces.tryGet(undefined, name))
@@ -115,7 +134,7 @@ export class ApiServer implements Registry {
   private async bootstrapKubernetesService(): Promise<void> {
     const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [] };
     const port = this.port;
-    const services = this.lookup('', 'v1', 'services')!;
+    const services = this.base('', 'v1', 'services');
     if (!services.tryGet('default', 'kubernetes'))
       await services.create('default', {
         apiVersion: 'v1',

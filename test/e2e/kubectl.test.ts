@@ -101,6 +101,25 @@ describe('kubectl against berth', { timeout: 180_000 }, () => {
     assert.match(b.k(['get', 'secret', 'creds', '-n', 'tutorial', '-o', 'jsonpath={.data.password}']), /^czNjcmV0$/);
   });
 
+  test('core/v1 and events.k8s.io/v1 show the same events', () => {
+    const v1 = JSON.parse(b.k(['get', 'events.events.k8s.io', 'lone.1', '-n', 'tutorial', '-o', 'json']));
+    assert.equal(v1.apiVersion, 'events.k8s.io/v1');
+    assert.equal(v1.note, 'an event for the table');
+    assert.equal(v1.regarding.name, 'lone');
+    assert.equal(v1.deprecatedCount, 1);
+    b.k(['create', '-f', '-'], JSON.stringify({
+      apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'structured.1', namespace: 'tutorial' },
+      eventTime: '2026-01-01T00:00:00.000000Z', reportingController: 'example.com/ctl', reportingInstance: 'ctl-1',
+      action: 'Testing', reason: 'Structured', type: 'Normal', note: 'from the events API',
+      regarding: { kind: 'Pod', name: 'lone', namespace: 'tutorial' },
+    }));
+    const core = JSON.parse(b.k(['get', 'events', 'structured.1', '-n', 'tutorial', '-o', 'json']));
+    assert.equal(core.apiVersion, 'v1');
+    assert.equal(core.message, 'from the events API');
+    assert.equal(core.involvedObject.name, 'lone');
+    assert.equal(core.reportingComponent, 'example.com/ctl');
+  });
+
   test('get -o yaml, -o json and -o jsonpath show defaulted objects', () => {
     const yaml = b.k(['get', 'sts', 'web', '-n', 'tutorial', '-o', 'yaml']);
     assert.match(yaml, /podManagementPolicy: OrderedReady/);

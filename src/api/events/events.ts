@@ -34,6 +34,30 @@ export function toCoreEvent(ev: Event): CoreEvent {
   };
 }
 
+/** The core/v1 → events.k8s.io/v1 field mapping. */
+export function fromCoreEvent(ev: CoreEvent): Event {
+  const out: Event = {
+    metadata: ev.metadata,
+    regarding: ev.involvedObject,
+    reason: ev.reason,
+    note: ev.message,
+    deprecatedSource: ev.source,
+    deprecatedFirstTimestamp: ev.firstTimestamp,
+    deprecatedLastTimestamp: ev.lastTimestamp,
+    deprecatedCount: ev.count,
+    type: ev.type,
+    eventTime: ev.eventTime as Event['eventTime'],
+    series: ev.series as Event['series'],
+    action: ev.action,
+    related: ev.related,
+    reportingController: ev.reportingComponent,
+    reportingInstance: ev.reportingInstance,
+  };
+  // Absent fields stay absent (the JSON shows no nulls for them).
+  for (const k of Object.keys(out) as (keyof Event)[]) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
 export const kind: KindDef<Event> = {
   group: 'events.k8s.io',
   version: 'v1',
@@ -43,6 +67,13 @@ export const kind: KindDef<Event> = {
   namespaced: true,
   shortNames: ['ev'],
 
+  storedAs: {
+    group: '',
+    version: 'v1',
+    resource: 'events',
+    toStored: (ev) => toCoreEvent(ev) as KubeObject,
+    fromStored: (ev) => fromCoreEvent(ev as CoreEvent),
+  },
   validate: (ev) => validateEvent(toCoreEvent(ev), true),
   validateUpdate: (ev, old) => validateEventUpdate(toCoreEvent(ev), toCoreEvent(old), true),
 
