@@ -61,7 +61,15 @@ const TABLE_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 const MIN_WATCH_TIMEOUT_S = 1800;
 const BOOKMARK_INTERVAL_MS = 60_000;
 
-type Representation = 'json' | 'yaml' | 'table';
+type Representation = 'json' | 'yaml' | 'table' | 'metadata';
+
+const METADATA_TYPE = 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io';
+const METADATA_LIST_TYPE = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
+
+/** The metadata-only form metadata clients (the garbage collector among them) ask for. */
+function partial(obj: KubeObject): string {
+  return JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata });
+}
 
 export class ApiHandler {
   private readonly discovery: Discovery;
@@ -155,6 +163,12 @@ export class ApiHandler {
         if (res.continueToken) listMeta.continue = res.continueToken;
         if (res.remainingItemCount !== undefined) listMeta.remainingItemCount = res.remainingItemCount;
         if (rep === 'table') return tableResponse(table(def, res.items.map((e) => e.obj), include, listMeta));
+        if (rep === 'metadata')
+          return {
+            status: 200,
+            headers: { 'content-type': METADATA_LIST_TYPE },
+            body: `{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":${JSON.stringify(listMeta)},"items":[${res.items.map((e) => partial(e.obj)).join(',')}]}`,
+          };
         const body = `{"kind":"${def.kind}List","apiVersion":"${storage.apiVersion}","metadata":${JSON.stringify(listMeta)},"items":[${res.items.map((e) => e.json).join(',')}]}`;
         return rep === 'yaml' ? yaml(200, JSON.parse(body)) : json(200, body);
       }
@@ -242,7 +256,7 @@ export class ApiHandler {
         t.rows = [tableRow(def, entry.obj, include, Date.now())];
         return `{"type":"${type}","object":${JSON.stringify(t)}}\n`;
       }
-      return `{"type":"${type}","object":${entry.json}}\n`;
+      return `{"type":"${type}","object":${rep === 'metadata' ? partial(entry.obj) : entry.json}}\n`;
     };
     const bookmark = (revision: number, initialEventsEnd?: boolean): string => {
       const metadata: Record<string, unknown> = { resourceVersion: String(revision) };
@@ -263,7 +277,7 @@ export class ApiHandler {
         if (bookmarks || end) emit(bookmark(revision, end));
       },
     });
-    const contentType = rep === 'table' ? TABLE_TYPE : JSON_TYPE;
+    const contentType = rep === 'table' ? TABLE_TYPE : rep === 'metadata' ? METADATA_TYPE : JSON_TYPE;
     return {
       status: 200,
       headers: { 'content-type': contentType, 'transfer-encoding': 'chunked', 'cache-control': 'no-cache, private' },
@@ -451,6 +465,7 @@ export class ApiHandler {
     let res: ApiResponse;
     if (rep === 'table') res = tableResponse(table(def, [obj], include, { resourceVersion: obj.metadata.resourceVersion }), status);
     else if (rep === 'yaml') res = yaml(status, obj);
+    else if (rep === 'metadata') res = { status, headers: { 'content-type': METADATA_TYPE }, body: partial(obj) };
     else res = json(status, entry.json ?? JSON.stringify(obj));
     return ctx ? withWarnings(res, ctx) : res;
   }
@@ -483,7 +498,9 @@ function representation(accept: string): Representation {
   for (const t of types) {
     const [mime, ...params] = t.split(';').map((s) => s.trim());
     const p = Object.fromEntries(params.map((kv) => kv.split('=') as [string, string]));
-    if (mime === 'application/json' && p.as === 'Table'.toLowerCase() && p.g === 'meta.k8s.io') return 'table';
+    if (mime === 'application/json' && p.as === 'table' && p.g === 'meta.k8s.io') return 'table';
+    if (mime === 'application/json' && (p.as === 'partialobjectmetadata' || p.as === 'partialobjectmetadatalist') && p.g === 'meta.k8s.io')
+      return 'metadata';
     if (mime === 'application/json' && !p.as) return 'json';
     if (mime === 'application/yaml') return 'yaml';
     if (mime === '*/*' || mime === 'application/*') return 'json';

@@ -9,7 +9,11 @@ export interface ResourceRef {
   version: string;
   resource: string;
   namespaced: boolean;
+  /** Read only metadata (PartialObjectMetadata), as Kubernetes' metadata clients do. */
+  metadataOnly?: boolean;
 }
+
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -105,6 +109,7 @@ export class ResourceClient<T extends KubeObject> {
     const res = await this.transport.request({
       method,
       path,
+      accept: this.ref.metadataOnly && method === 'GET' ? METADATA_ACCEPT : undefined,
       body: body === undefined ? undefined : JSON.stringify(body),
       contentType: body === undefined ? undefined : contentType,
     });
@@ -169,7 +174,7 @@ export class ResourceClient<T extends KubeObject> {
         onEvent(ev);
       },
       end: (err, response) => onEnd(response ? toError(response.status, response.body) : err),
-    });
+    }, this.ref.metadataOnly ? METADATA_ACCEPT : undefined);
   }
 }
 

@@ -34,7 +34,7 @@ export interface WatchCallbacks {
 
 export interface Transport {
   request(req: TransportRequest): Promise<TransportResponse>;
-  watch(path: string, cb: WatchCallbacks): WatchStream;
+  watch(path: string, cb: WatchCallbacks, accept?: string): WatchStream;
 }
 
 /** Splits a byte stream into lines. */
@@ -69,11 +69,11 @@ export class InProcessTransport implements Transport {
     return { status: res.status, headers: res.headers, body: res.body.toString() };
   }
 
-  watch(path: string, cb: WatchCallbacks): WatchStream {
+  watch(path: string, cb: WatchCallbacks, accept = 'application/json'): WatchStream {
     let stopped = false;
     let stopServer: (() => void) | undefined;
     void this.handler
-      .handle({ method: 'GET', url: new URL(path, 'https://berth'), headers: { accept: 'application/json' }, user: this.user })
+      .handle({ method: 'GET', url: new URL(path, 'https://berth'), headers: { accept }, user: this.user })
       .then((res) => {
         if (stopped) return;
         if (!('stream' in res)) {
@@ -146,7 +146,7 @@ export class HttpsTransport implements Transport {
     });
   }
 
-  watch(path: string, cb: WatchCallbacks): WatchStream {
+  watch(path: string, cb: WatchCallbacks, accept?: string): WatchStream {
     let done = false;
     const finish = (err?: Error, response?: TransportResponse) => {
       if (done) return;
@@ -154,7 +154,7 @@ export class HttpsTransport implements Transport {
       cb.end(err, response);
     };
     const r = this.send(
-      { method: 'GET', path },
+      { method: 'GET', path, accept },
       (res) => {
         if (res.statusCode !== 200) {
           let body = '';

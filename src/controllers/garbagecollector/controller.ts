@@ -34,7 +34,8 @@ export class GarbageCollector {
   async start(workers = 2): Promise<void> {
     for (const def of this.kinds) {
       const inf = new Informer<KubeObject>(
-        this.client.resource({ group: def.group, version: def.version, resource: def.resource, namespaced: def.namespaced }),
+        // Metadata is all the owner graph needs, as Kubernetes' collector watches it.
+        this.client.resource({ group: def.group, version: def.version, resource: def.resource, namespaced: def.namespaced, metadataOnly: true }),
       );
       inf.on({
         add: (o) => this.observe(def, o),
