@@ -207,6 +207,26 @@ describe('API server semantics', { timeout: 120_000 }, () => {
     assert.deepEqual(added, ['before', 'live']);
   });
 
+  test('metadata-only lists and watches return PartialObjectMetadata', async () => {
+    const meta = client.resource({ group: '', version: 'v1', resource: 'configmaps', namespaced: true, metadataOnly: true });
+    const list = await meta.list('default');
+    assert.equal((list as unknown as { kind: string }).kind, 'PartialObjectMetadataList');
+    assert.ok(list.items.length > 0);
+    for (const item of list.items) {
+      assert.equal(item.kind, 'PartialObjectMetadata');
+      assert.equal((item as ConfigMap).data, undefined);
+    }
+    const seen: string[] = [];
+    const w = meta.watch('default', { resourceVersion: list.metadata.resourceVersion }, (e) => seen.push(`${e.type} ${e.object.kind}`), () => {});
+    try {
+      await cms.create(cm('meta-watched'));
+      await eventually(() => seen.length > 0);
+      assert.deepEqual(seen, ['ADDED PartialObjectMetadata']);
+    } finally {
+      w.stop();
+    }
+  });
+
   test('deletecollection with a label selector', async () => {
     await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bulk' } });
     for (const [n, tier] of [['a', 'x'], ['b', 'x'], ['c', 'y']])
