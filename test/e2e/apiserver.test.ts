@@ -275,6 +275,27 @@ describe('API server semantics', { timeout: 120_000 }, () => {
     r = await send('GET', '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=abc', '');
     assert.equal(r.status, 400);
 
+    // Random paths, methods, content types and bodies: every answer is a response, never a crash.
+    await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fuzz' } });
+    const paths = ['/api/v1/namespaces/fuzz/configmaps', '/api/v1/namespaces/fuzz/configmaps/fuzz', '/apis/apps/v1/namespaces/fuzz/statefulsets',
+      '/apis/apps/v1/namespaces/fuzz/statefulsets/x/scale', '/api/v1/namespaces/fuzz/pods/p/binding', '/api/v1/namespaces/x/finalize', '/api/v1/nodes/n/status',
+      '/api/v1/namespaces/%ZZ/pods', '/apis/nope/v9/things', '/api/v1/watch/namespaces/fuzz/configmaps'];
+    const types = ['application/json', 'application/yaml', 'application/merge-patch+json', 'application/json-patch+json',
+      'application/strategic-merge-patch+json', 'application/vnd.kubernetes.protobuf', 'text/plain'];
+    const bodies = ['', 'null', '{}', '[]', '"x"', '{"metadata":null}', '{"metadata":{"name":5}}', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"z"},"data":{"a":1}}',
+      '[{"op":"move","from":"/a","path":"/a/b"}]', '{"spec":{"replicas":"many"}}', 'k8s\u0000\u0001\u0002', '{"$patch":"delete"}', '{"metadata":{"$setElementOrder/finalizers":[1]}}'];
+    let seed = 7;
+    const pick = <T>(xs: T[]): T => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length];
+    for (let i = 0; i < 300; i++) {
+      const res = await client.transport.request({
+        method: pick(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+        path: `${pick(paths)}?${pick(['', 'watch=1&timeoutSeconds=1', 'dryRun=All', 'fieldValidation=Strict', 'limit=-1', 'continue=zz', 'labelSelector=%21%21', 'gracePeriodSeconds=x'])}`,
+        body: pick(bodies),
+        contentType: pick(types),
+      });
+      assert.ok(res.status >= 200 && res.status < 600, `status ${res.status}`);
+      if (res.status >= 400) assert.equal(JSON.parse(res.body).kind, 'Status', res.body);
+    }
     // The server is still there, and what was stored is intact.
     assert.equal((await cms.get('occ', 'default')).data?.k, 'v2');
   });
