@@ -4,7 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminClient, startBerth, type Berth } from '../helpers/berth.js';
-import type { Client, ResourceClient, WatchEvent } from '../../src/client/client.js';
+import { Client as ClientCtor, type Client, type ResourceClient, type WatchEvent } from '../../src/client/client.js';
+import type { Transport } from '../../src/client/transport.js';
 import { Informer } from '../../src/client/informer.js';
 import type { KubeObject } from '../../src/api/types.js';
 import { StatusError } from '../../src/machinery/errors.js';
@@ -225,6 +226,42 @@ describe('API server semantics', { timeout: 120_000 }, () => {
     } finally {
       w.stop();
     }
+  });
+
+  test('an informer whose watch gets 410 Gone lists again and reports what changed', async () => {
+    await namespaces.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'relist' } });
+    await cms.create(cm('stays', 'relist'));
+    await cms.create(cm('goes', 'relist'));
+    // Fault injection on a real connection: the first watch is answered as if history were compacted,
+    // after the objects changed behind the informer's back.
+    const real = client.transport;
+    let watches = 0;
+    const transport: Transport = {
+      request: (r) => real.request(r),
+      watch(path, cb, accept) {
+        watches++;
+        if (watches > 1) return real.watch(path, cb, accept);
+        void (async () => {
+          await cms.delete('goes', 'relist');
+          await cms.create(cm('new', 'relist'));
+          cb.end(new Error('watch failed with 410'), {
+            status: 410,
+            headers: {},
+            body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' }),
+          });
+        })();
+        return { stop() {} };
+      },
+    };
+    const rc = new ClientCtor(transport).resource<ConfigMap>({ group: '', version: 'v1', resource: 'configmaps', namespaced: true });
+    const inf = new Informer(rc, { namespace: 'relist' });
+    const events: string[] = [];
+    inf.on({ add: (o) => events.push(`add ${o.metadata.name}`), delete: (o) => events.push(`delete ${o.metadata.name}`) });
+    await inf.start();
+    await eventually(() => inf.get('relist/new') !== undefined && inf.get('relist/goes') === undefined);
+    inf.stop();
+    assert.deepEqual(events, ['add goes', 'add stays', 'delete goes', 'add new']);
+    assert.ok(watches >= 2);
   });
 
   test('deletecollection with a label selector', async () => {
