@@ -3,7 +3,7 @@
 // Reads convert each object; writes check fields against the served kind's
 // schema, convert, and go through the stored kind's storage.
 import type { KindDef, KubeObject } from '../api/types.js';
-import { badRequest, type GroupResource } from '../machinery/errors.js';
+import { badRequest, StatusError, type GroupResource } from '../machinery/errors.js';
 import { invalidError } from '../machinery/validation.js';
 import type { CacheEntry } from './cache.js';
 import type {
@@ -120,6 +120,10 @@ export class ConvertedStorage implements Storage {
       subresource,
     );
     return this.entry(next);
+  }
+
+  async apply(): Promise<{ entry: CacheEntry; created: boolean }> {
+    throw new StatusError(415, 'UnsupportedMediaType', `server-side apply of ${this.def.resource}.${this.def.group} is not supported; apply the core/v1 form`);
   }
 
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions, ctx: WriteContext): Promise<DeleteResult> {

@@ -16,6 +16,8 @@ import {
   type Status,
 } from '../machinery/errors.js';
 import { isPlainObject } from '../machinery/objects.js';
+import { fieldManagerErrors, managerFromUserAgent } from '../machinery/apply/index.js';
+import { invalidError } from '../machinery/validation.js';
 import { applyJSONPatch, applyMergePatch, applyStrategicMergePatch } from '../machinery/patch/index.js';
 import { definitionName, getSchema } from '../machinery/schema.js';
 import { decodeKubernetesProtobuf, PROTOBUF_CONTENT_TYPE } from '../machinery/protobuf/decode.js';
@@ -173,12 +175,12 @@ export class ApiHandler {
         return rep === 'yaml' ? yaml(200, JSON.parse(body)) : json(200, body);
       }
       if (method === 'POST') {
-        const ctx = writeContext(q);
+        const ctx = writeContext(req, 'CreateOptions');
         const created = await storage.create(ns, this.decodeBody(req), ctx);
         return this.objectResponse(201, def, created, rep, include, ctx);
       }
       if (method === 'DELETE') {
-        const ctx = writeContext(q);
+        const ctx = writeContext(req, 'UpdateOptions');
         const res = await storage.deleteCollection(ns, buildFilter(def, q), this.deleteOptions(req, q), ctx);
         const items = res.items.map((e) => e.obj);
         return withWarnings(
@@ -201,7 +203,7 @@ export class ApiHandler {
       case 'GET':
         return this.objectResponse(200, def, storage.get(ns, name), rep, include);
       case 'PUT': {
-        const ctx = writeContext(q);
+        const ctx = writeContext(req, 'UpdateOptions');
         if (sub === 'finalize') {
           const body = this.decodeBody(req) as KubeObject;
           const obj = await storage.modify(
@@ -216,13 +218,17 @@ export class ApiHandler {
         return this.objectResponse(200, def, updated, rep, include, ctx);
       }
       case 'PATCH': {
-        const ctx = writeContext(q);
+        const ctx = writeContext(req, 'PatchOptions');
+        if (contentTypeOf(req) === APPLY_TYPE) {
+          const res = await storage.apply(ns, name, this.decodeApply(req), isTrue(q.get('force')), ctx, statusSub);
+          return this.objectResponse(res.created ? 201 : 200, def, res.entry, rep, include, ctx);
+        }
         const patch = this.patchFunction(req, def);
         const patched = await storage.modify(ns, name, patch, ctx, statusSub);
         return this.objectResponse(200, def, patched, rep, include, ctx);
       }
       case 'DELETE': {
-        const ctx = writeContext(q);
+        const ctx = writeContext(req, 'UpdateOptions');
         const res = await storage.delete(ns, name, this.deleteOptions(req, q), ctx);
         return this.objectResponse(res.deleted ? 200 : 202, def, { obj: res.obj }, rep, include, ctx);
       }
@@ -329,7 +335,7 @@ export class ApiHandler {
     if (method === 'GET') return json(200, JSON.stringify(toScale(storage.get(ns, name).obj)));
     if (method !== 'PUT' && method !== 'PATCH')
       throw methodNotAllowed('the server does not allow this method on the requested resource');
-    const ctx = writeContext(q);
+    const ctx = writeContext(req, 'UpdateOptions');
     const body = method === 'PUT' ? this.decodeBody(req) : undefined;
     const patch = method === 'PATCH' ? this.patchFunction(req, undefined) : undefined;
     const obj = await storage.modify(
@@ -359,7 +365,7 @@ export class ApiHandler {
   }
 
   private async bind(req: ApiRequest, storage: Storage, ns: string, name: string): Promise<ApiResponse> {
-    const ctx = writeContext(req.url.searchParams);
+    const ctx = writeContext(req, 'CreateOptions');
     const binding = this.decodeBody(req) as { target?: { name?: string; kind?: string } };
     const node = binding?.target?.name;
     if (!node) throw badRequest('Binding target must name a node');
@@ -382,8 +388,6 @@ export class ApiHandler {
   private patchFunction(req: ApiRequest, def: KindDef | undefined): (cur: KubeObject) => unknown {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
     const text = req.body?.toString('utf8') ?? '';
-    if (type === 'application/apply-patch+yaml')
-      throw new StatusError(415, 'UnsupportedMediaType', 'server-side apply is not supported yet by berth; use client-side kubectl apply');
     let patch: unknown;
     try {
       patch = JSON.parse(text);
@@ -403,6 +407,16 @@ export class ApiHandler {
       }
       default:
         throw unsupportedMediaType(type);
+    }
+  }
+
+  /** An apply configuration: YAML (JSON is YAML too). */
+  private decodeApply(req: ApiRequest): unknown {
+    if (!req.body?.length) throw badRequest('the request body is empty');
+    try {
+      return parseYaml(req.body.toString('utf8'));
+    } catch (err) {
+      throw badRequest(`error decoding YAML: ${(err as Error).message}`);
     }
   }
 
@@ -479,13 +493,30 @@ function subresourceServed(def: KindDef, sub: string): boolean {
   return false;
 }
 
-function writeContext(q: URLSearchParams): WriteContext {
+const APPLY_TYPE = 'application/apply-patch+yaml';
+
+function contentTypeOf(req: ApiRequest): string {
+  return (req.headers['content-type'] ?? '').split(';')[0].trim();
+}
+
+/** The options of a write: dry run, field validation, and the field manager (given, or from the User-Agent). */
+function writeContext(req: ApiRequest, optionsKind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions'): WriteContext {
+  const q = req.url.searchParams;
+  const fieldManager = q.get('fieldManager') ?? undefined;
+  const apply = optionsKind === 'PatchOptions' && contentTypeOf(req) === APPLY_TYPE;
+  const errs = fieldManagerErrors(fieldManager, apply);
+  if (errs.length) throw invalidError('meta.k8s.io', optionsKind, '', errs);
   const dryRun = q.getAll('dryRun');
   for (const d of dryRun) if (d !== 'All') throw badRequest(`Invalid dry run value: ${d}; the only supported value is "All"`);
   const fv = q.get('fieldValidation') ?? 'Warn';
   if (!['Strict', 'Warn', 'Ignore'].includes(fv))
     throw badRequest(`fieldValidation parameter unsupported: ${fv}; valid values are Strict, Warn and Ignore`);
-  return { dryRun: dryRun.length > 0, fieldValidation: fv as FieldValidation, warnings: [] };
+  return {
+    dryRun: dryRun.length > 0,
+    fieldValidation: fv as FieldValidation,
+    warnings: [],
+    manager: managerFromUserAgent(fieldManager, req.headers['user-agent']),
+  };
 }
 
 function isTrue(v: string | null | undefined): boolean {

@@ -29,6 +29,8 @@ import {
   type FieldError,
 } from '../machinery/validation.js';
 import { StoreError, type KeyValue, type Store } from '../store/types.js';
+import { recordUpdate, serverSideApply, type ApplyOptions, type ManagedFieldsOptions } from '../machinery/apply/index.js';
+import { definitionName, getSchema } from '../machinery/schema.js';
 import type { CacheEntry, CacheEvent, EventType, WatchCache } from './cache.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -39,6 +41,10 @@ export interface WriteContext {
   fieldValidation: FieldValidation;
   /** Warnings for the response's Warning headers. */
   warnings: string[];
+  /** The field manager recorded in managedFields. */
+  manager: string;
+  /** Set by apply, whose merge already recorded managedFields. */
+  applying?: boolean;
 }
 
 /** A compiled filter over objects (label and field selectors together). */
@@ -119,6 +125,15 @@ export interface Storage {
     ctx: WriteContext,
     subresource?: 'status',
   ): Promise<CacheEntry>;
+  /** Server-side apply: creates or updates the object from an apply configuration. */
+  apply(
+    namespace: string | undefined,
+    name: string,
+    config: unknown,
+    force: boolean,
+    ctx: WriteContext,
+    subresource?: 'status',
+  ): Promise<{ entry: CacheEntry; created: boolean }>;
   delete(namespace: string | undefined, name: string, opts: DeleteOptions, ctx: WriteContext): Promise<DeleteResult>;
   deleteCollection(namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions, ctx: WriteContext): Promise<ListResult>;
 }
@@ -127,6 +142,8 @@ export class ResourceStorage implements Storage {
   readonly gr: GroupResource;
   readonly apiVersion: string;
   private readonly prefix: string;
+  /** The OpenAPI definition of the kind (for managedFields and apply). */
+  private readonly definition: string | undefined;
 
   constructor(
     readonly def: KindDef,
@@ -137,6 +154,7 @@ export class ResourceStorage implements Storage {
     this.gr = { group: def.group, resource: def.resource };
     this.apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
     this.prefix = ResourceStorage.prefixFor(def);
+    this.definition = definitionName(def.group, def.version, def.kind);
   }
 
   static prefixFor(def: KindDef): string {
@@ -301,6 +319,7 @@ export class ResourceStorage implements Storage {
     if (this.def.statusSubresource && !this.def.keepStatusOnCreate) delete obj.status;
     this.def.defaults?.(obj);
     this.def.prepareForCreate?.(obj);
+    if (!ctx.applying) this.recordManagedFields(undefined, obj, ctx);
     const metaErrs = this.validateMetadata(obj);
     if (metaErrs.length) throw this.invalid(obj, metaErrs);
     const key = this.key(namespace, meta.name!);
@@ -369,6 +388,7 @@ export class ResourceStorage implements Storage {
   ): Promise<CacheEntry> {
     const old = cur.obj;
     const next = this.mergeForUpdate(old, obj, subresource);
+    if (!ctx.applying) this.recordManagedFields(old, next, ctx, subresource);
     const release = subresource ? () => {} : this.deps.allocate(this.def, cur.key, next);
     try {
       return await this.writeMerged(cur, next, ctx, subresource);
@@ -435,6 +455,53 @@ export class ResourceStorage implements Storage {
     next.apiVersion = this.apiVersion;
     next.kind = this.def.kind;
     return next;
+  }
+
+  async apply(
+    namespace: string | undefined,
+    name: string,
+    config: unknown,
+    force: boolean,
+    ctx: WriteContext,
+    subresource?: 'status',
+  ): Promise<{ entry: CacheEntry; created: boolean }> {
+    const applyCtx: WriteContext = { ...ctx, applying: true };
+    const opts = (): ApplyOptions => ({ ...this.managedFieldsOptions(ctx, subresource), force, name, namespace });
+    for (let attempt = 0; ; attempt++) {
+      const cur = this.tryGet(namespace, name);
+      try {
+        if (cur) {
+          const entry = await this.modify(namespace, name, (live) => serverSideApply(live, config, opts()), applyCtx, subresource);
+          return { entry, created: false };
+        }
+        if (subresource) throw notFound(this.gr, name);
+        return { entry: await this.create(namespace, serverSideApply(undefined, config, opts()), applyCtx), created: true };
+      } catch (err) {
+        // Created or deleted by someone else meanwhile: apply again to what is there now.
+        const raced = err instanceof StatusError && (err.reason === 'AlreadyExists' || (cur && err.code === 404));
+        if (!raced || attempt >= MAX_CONFLICT_RETRIES) throw err;
+      }
+    }
+  }
+
+  /** Where fields of a write may not be set, so nobody owns them through it. */
+  private managedFieldsOptions(ctx: WriteContext, subresource: 'status' | undefined): ManagedFieldsOptions & { manager: string } {
+    const resetFields = !this.def.statusSubresource ? [] : subresource === 'status' ? [['spec']] : [['status']];
+    return {
+      schema: getSchema(),
+      definition: this.definition ?? '',
+      apiVersion: this.apiVersion,
+      subresource,
+      now: nowTimestamp(),
+      resetFields,
+      manager: ctx.manager,
+    };
+  }
+
+  /** Records in metadata.managedFields what a create, update or patch changed, for its manager. */
+  private recordManagedFields(old: KubeObject | undefined, next: KubeObject, ctx: WriteContext, subresource?: 'status'): void {
+    if (!this.definition) return;
+    recordUpdate(old, next, this.managedFieldsOptions(ctx, subresource));
   }
 
   async delete(

@@ -124,7 +124,7 @@ export class ApiServer implements Registry {
 
   private async bootstrapNamespaces(): Promise<void> {
     const namespaces = this.base('', 'v1', 'namespaces');
-    const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [] };
+    const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [], manager: 'berth' };
     for (const name of INITIAL_NAMESPACES)
       if (!namespaces.tryGet(undefined, name))
         await namespaces.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, ctx);
@@ -132,7 +132,7 @@ export class ApiServer implements Registry {
 
   /** The `kubernetes` service in default, as kube-apiserver keeps it. */
   private async bootstrapKubernetesService(): Promise<void> {
-    const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [] };
+    const ctx: WriteContext = { dryRun: false, fieldValidation: 'Ignore', warnings: [], manager: 'berth' };
     const port = this.port;
     const services = this.base('', 'v1', 'services');
     if (!services.tryGet('default', 'kubernetes'))

@@ -61,7 +61,7 @@ export class InProcessTransport implements Transport {
     const res = await this.handler.handle({
       method: req.method,
       url: new URL(req.path, 'https://berth'),
-      headers: { 'content-type': req.contentType, accept: req.accept ?? 'application/json' },
+      headers: { 'content-type': req.contentType, accept: req.accept ?? 'application/json', 'user-agent': this.user },
       body: req.body === undefined ? undefined : Buffer.from(req.body),
       user: this.user,
     });

@@ -256,6 +256,29 @@ spec:
     );
   });
 
+  test('server-side apply: ownership, conflicts and --force-conflicts, managedFields', () => {
+    const sts = (replicas: number, image = 'busybox:1.36') => JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ssa', namespace: 'tutorial' },
+      spec: {
+        serviceName: 'ssa', replicas, selector: { matchLabels: { app: 'ssa' } },
+        template: { metadata: { labels: { app: 'ssa' } }, spec: { containers: [{ name: 'c', image }] } },
+      },
+    });
+    assert.match(b.k(['apply', '--server-side', '-f', '-'], sts(1)), /statefulset.apps\/ssa serverside-applied/);
+    b.k(['scale', 'sts', 'ssa', '-n', 'tutorial', '--replicas=2']);
+    const conflict = b.kubectl(['apply', '--server-side', '-f', '-'], sts(3));
+    assert.notEqual(conflict.status, 0);
+    assert.match(conflict.stderr, /Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: .spec.replicas|Apply failed with 1 conflict: conflict with "kubectl[^"]*".*: \.spec\.replicas/);
+    // Fields nobody else changed apply without conflict; forcing takes the contested one over.
+    b.k(['apply', '--server-side', '--force-conflicts', '-f', '-'], sts(3, 'busybox:1.37'));
+    const obj = JSON.parse(b.k(['get', 'sts', 'ssa', '-n', 'tutorial', '-o', 'json', '--show-managed-fields']));
+    assert.equal(obj.spec.replicas, 3);
+    assert.equal(obj.spec.template.spec.containers[0].image, 'busybox:1.37');
+    const apply = obj.metadata.managedFields.find((m: { operation: string }) => m.operation === 'Apply');
+    assert.equal(apply.manager, 'kubectl');
+    assert.ok('f:replicas' in apply.fieldsV1['f:spec']);
+  });
+
   test('watch streams changes', async () => {
     const { spawn } = await import('node:child_process');
     const w = spawn('kubectl', ['get', 'cm', '-n', 'tutorial', '-w', '--output-watch-events'], {
