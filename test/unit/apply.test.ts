@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { KubeObject } from '../../src/api/types.js';
-import { StatusError } from '../../src/machinery/errors.js';
+import { expectStatus } from '../helpers/status.js';
 import { getSchema } from '../../src/machinery/schema.js';
 import {
   FieldSet,
@@ -69,20 +69,6 @@ function owned(o: Obj, manager: string, operation?: string): string[] {
   return e ? FieldSet.fromFieldsV1(e.fieldsV1).paths().map(pathString) : [];
 }
 
-function expectStatus(fn: () => unknown, code: number, reason: string, message?: string | RegExp): StatusError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof StatusError, `expected a StatusError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.reason, reason);
-  if (typeof message === 'string') assert.equal(caught.message, message);
-  else if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 describe('FieldsV1', () => {
   // What kube-controller-manager and kubectl write for a StatefulSet, in Kubernetes' key order.

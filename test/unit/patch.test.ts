@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { StatusError } from '../../src/machinery/errors.js';
+import { expectStatus } from '../helpers/status.js';
 import {
   applyJSONPatch,
   applyMergePatch,
@@ -22,20 +22,6 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-function expectStatus(fn: () => unknown, code: number, reason: string, message?: string | RegExp): StatusError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof StatusError, `expected a StatusError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.reason, reason);
-  if (typeof message === 'string') assert.equal(caught.message, message);
-  else if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 const REJECTED = 'the server rejected our request due to an error in our request';
 
