@@ -3,7 +3,7 @@
 // and watches are served from memory, and a ring of recent events so watches
 // can resume from a recent resourceVersion without touching the store.
 import type { KubeObject } from '../api/types.js';
-import type { Store, StoreEvent, Watch } from '../store/types.js';
+import type { KeyValue, Store, StoreEvent, Watch } from '../store/types.js';
 
 export interface CacheEntry {
   key: string;
@@ -43,7 +43,7 @@ export class WatchCache {
   static async start(store: Store, prefix: string): Promise<WatchCache> {
     const cache = new WatchCache(prefix);
     const { kvs, revision } = await store.list(prefix);
-    for (const kv of kvs) cache.entries.set(kv.key, decode(kv.key, kv.value, kv.modRevision));
+    for (const kv of kvs) cache.entries.set(kv.key, decodeEntry(kv));
     cache.revision = revision;
     cache.oldest = revision;
     cache.watch = await store.watch(prefix, revision, {
@@ -112,7 +112,7 @@ export class WatchCache {
         // A deleted object is reported with the delete's resourceVersion, as Kubernetes does.
         out.push({ type: 'DELETED', entry: withRevision(prev, revision), prev, revision });
       } else {
-        const entry = decode(ev.kv.key, ev.kv.value, revision);
+        const entry = decodeEntry(ev.kv);
         this.entries.set(ev.kv.key, entry);
         if (!prev) this.sortedKeys = undefined;
         out.push({ type: prev ? 'MODIFIED' : 'ADDED', entry, prev, revision });
@@ -136,7 +136,8 @@ export class WatchCache {
   }
 }
 
-function decode(key: string, value: string, revision: number): CacheEntry {
+/** A stored value as served: decoded, with its revision as resourceVersion, serialized once. */
+export function decodeEntry({ key, value, modRevision: revision }: KeyValue): CacheEntry {
   const obj = JSON.parse(value) as KubeObject;
   obj.metadata.resourceVersion = String(revision);
   return { key, obj, json: JSON.stringify(obj), revision };

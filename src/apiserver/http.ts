@@ -99,8 +99,7 @@ export async function startHttps(opts: HttpOptions): Promise<Server> {
       res.writeHead(out.status, out.headers);
       res.flushHeaders();
       const stop = out.stream({ write: (chunk) => res.write(chunk), end: () => res.end() });
-      const cleanup = () => stop();
-      res.on('close', cleanup);
+      res.on('close', stop);
     } catch (err) {
       log.error({ err }, 'request failed');
       if (!res.headersSent) {

@@ -31,7 +31,7 @@ import {
 import { StoreError, type KeyValue, type Store } from '../store/types.js';
 import { recordUpdate, serverSideApply, type ApplyOptions, type ManagedFieldsOptions } from '../machinery/apply/index.js';
 import { definitionName, getSchema } from '../machinery/schema.js';
-import type { CacheEntry, CacheEvent, EventType, WatchCache } from './cache.js';
+import { decodeEntry, type CacheEntry, type CacheEvent, type EventType, type WatchCache } from './cache.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -724,12 +724,6 @@ function filteredEventType(ev: CacheEvent, filter: ObjectFilter): EventType | un
   if (now) return 'ADDED';
   if (before) return 'DELETED';
   return undefined;
-}
-
-function decodeEntry(kv: KeyValue): CacheEntry {
-  const obj = JSON.parse(kv.value) as KubeObject;
-  obj.metadata.resourceVersion = String(kv.modRevision);
-  return { key: kv.key, obj, json: JSON.stringify(obj), revision: kv.modRevision };
 }
 
 function toEntry(key: string, obj: KubeObject): CacheEntry {

@@ -387,3 +387,27 @@ export class WorkQueue<T = string> {
     this.arm();
   }
 }
+
+/**
+ * A controller worker: takes keys until the queue shuts down, syncs each, forgets its backoff on
+ * success and requeues it rate-limited on failure (reported through `onError`).
+ */
+export async function runWorker<T>(
+  queue: WorkQueue<T>,
+  sync: (key: T) => Promise<void>,
+  onError: (err: unknown, key: T) => void,
+): Promise<void> {
+  for (;;) {
+    const key = await queue.get();
+    if (key === undefined) return;
+    try {
+      await sync(key);
+      queue.forget(key);
+    } catch (err) {
+      onError(err, key);
+      queue.addRateLimited(key);
+    } finally {
+      queue.done(key);
+    }
+  }
+}

@@ -4,7 +4,7 @@
 import type { KindDef, KubeObject } from '../../api/types.js';
 import type { Client } from '../../client/client.js';
 import { Informer } from '../../client/informer.js';
-import { WorkQueue } from '../../client/workqueue.js';
+import { runWorker, WorkQueue } from '../../client/workqueue.js';
 import type { Logger } from 'pino';
 import { act, KindResolver, ownerExists } from './act.js';
 import { decide, type GraphNode, type OwnerState } from './decide.js';
@@ -45,7 +45,8 @@ export class GarbageCollector {
       this.informers.push(inf);
     }
     await Promise.all(this.informers.map((i) => i.start()));
-    for (let i = 0; i < workers; i++) void this.work();
+    const onError = (err: unknown, uid: string) => this.log.warn({ err, uid }, 'garbage collection failed; retrying');
+    for (let i = 0; i < workers; i++) void runWorker(this.queue, (uid) => this.sync(uid), onError);
   }
 
   stop(): void {
@@ -84,22 +85,6 @@ export class GarbageCollector {
       if (this.graph.has(o.uid)) this.queue.add(o.uid);
     }
     for (const d of this.dependents.get(uid) ?? []) this.queue.add(d);
-  }
-
-  private async work(): Promise<void> {
-    for (;;) {
-      const uid = await this.queue.get();
-      if (uid === undefined) return;
-      try {
-        await this.sync(uid);
-        this.queue.forget(uid);
-      } catch (err) {
-        this.log.warn({ err, uid }, 'garbage collection failed; retrying');
-        this.queue.addRateLimited(uid);
-      } finally {
-        this.queue.done(uid);
-      }
-    }
   }
 
   private async sync(uid: string): Promise<void> {

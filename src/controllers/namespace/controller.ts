@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { KindDef, KubeObject } from '../../api/types.js';
 import type { Client, ResourceClient } from '../../client/client.js';
 import { Informer } from '../../client/informer.js';
-import { WorkQueue } from '../../client/workqueue.js';
+import { runWorker, WorkQueue } from '../../client/workqueue.js';
 import { isStatusError } from '../../machinery/errors.js';
 import { decide, type NamespaceState } from './decide.js';
 
@@ -34,28 +34,14 @@ export class NamespaceController {
       update: (_o, ns) => this.queue.add(ns.metadata.name!),
     });
     await this.informer.start();
-    void this.work();
+    void runWorker(this.queue, (name) => this.sync(name), (err, name) =>
+      this.log.warn({ err, namespace: name }, 'namespace cleanup failed; retrying'),
+    );
   }
 
   stop(): void {
     this.informer.stop();
     this.queue.shutDown();
-  }
-
-  private async work(): Promise<void> {
-    for (;;) {
-      const name = await this.queue.get();
-      if (name === undefined) return;
-      try {
-        await this.sync(name);
-        this.queue.forget(name);
-      } catch (err) {
-        this.log.warn({ err, namespace: name }, 'namespace cleanup failed; retrying');
-        this.queue.addRateLimited(name);
-      } finally {
-        this.queue.done(name);
-      }
-    }
   }
 
   private async sync(name: string): Promise<void> {

@@ -43,6 +43,17 @@ export interface MessageSpec {
   fields: ReadonlyMap<number, FieldSpec>;
 }
 
+// Container and EphemeralContainerCommon carry the same fields under the same numbers.
+const CONTAINER_FIELDS = `1 name string; 2 image string?; 3 command string[]; 4 args string[];
+    5 workingDir string?; 6 ports core.v1.ContainerPort[]; 7 env core.v1.EnvVar[];
+    8 resources core.v1.ResourceRequirements; 9 volumeMounts core.v1.VolumeMount[];
+    10 livenessProbe core.v1.Probe; 11 readinessProbe core.v1.Probe; 12 lifecycle core.v1.Lifecycle;
+    13 terminationMessagePath string?; 14 imagePullPolicy string?;
+    15 securityContext core.v1.SecurityContext; 16 stdin bool?; 17 stdinOnce bool?; 18 tty bool?;
+    19 envFrom core.v1.EnvFromSource[]; 20 terminationMessagePolicy string?;
+    21 volumeDevices core.v1.VolumeDevice[]; 22 startupProbe core.v1.Probe;
+    23 resizePolicy core.v1.ContainerResizePolicy[]; 24 restartPolicy string`;
+
 const MESSAGES: Readonly<Record<string, string>> = {
   // meta/v1 (k8s.io/apimachinery/pkg/apis/meta/v1)
   'meta.v1.Condition': `1 type string; 2 status string; 3 observedGeneration int64?;
@@ -106,15 +117,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
     4 optional bool`,
   'core.v1.ConfigMapVolumeSource': `1 ... core.v1.LocalObjectReference; 2 items core.v1.KeyToPath[];
     3 defaultMode int32; 4 optional bool`,
-  'core.v1.Container': `1 name string; 2 image string?; 3 command string[]; 4 args string[];
-    5 workingDir string?; 6 ports core.v1.ContainerPort[]; 7 env core.v1.EnvVar[];
-    8 resources core.v1.ResourceRequirements; 9 volumeMounts core.v1.VolumeMount[];
-    10 livenessProbe core.v1.Probe; 11 readinessProbe core.v1.Probe; 12 lifecycle core.v1.Lifecycle;
-    13 terminationMessagePath string?; 14 imagePullPolicy string?;
-    15 securityContext core.v1.SecurityContext; 16 stdin bool?; 17 stdinOnce bool?; 18 tty bool?;
-    19 envFrom core.v1.EnvFromSource[]; 20 terminationMessagePolicy string?;
-    21 volumeDevices core.v1.VolumeDevice[]; 22 startupProbe core.v1.Probe;
-    23 resizePolicy core.v1.ContainerResizePolicy[]; 24 restartPolicy string`,
+  'core.v1.Container': CONTAINER_FIELDS,
   'core.v1.ContainerImage': `1 names string[]; 2 sizeBytes int64?`,
   'core.v1.ContainerPort': `1 name string?; 2 hostPort int32?; 3 containerPort int32; 4 protocol string?;
     5 hostIP string?`,
@@ -151,15 +154,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
     2 resourceFieldRef core.v1.ResourceFieldSelector; 3 configMapKeyRef core.v1.ConfigMapKeySelector;
     4 secretKeyRef core.v1.SecretKeySelector`,
   'core.v1.EphemeralContainer': `1 ... core.v1.EphemeralContainerCommon; 2 targetContainerName string?`,
-  'core.v1.EphemeralContainerCommon': `1 name string; 2 image string?; 3 command string[]; 4 args string[];
-    5 workingDir string?; 6 ports core.v1.ContainerPort[]; 7 env core.v1.EnvVar[];
-    8 resources core.v1.ResourceRequirements; 9 volumeMounts core.v1.VolumeMount[];
-    10 livenessProbe core.v1.Probe; 11 readinessProbe core.v1.Probe; 12 lifecycle core.v1.Lifecycle;
-    13 terminationMessagePath string?; 14 imagePullPolicy string?;
-    15 securityContext core.v1.SecurityContext; 16 stdin bool?; 17 stdinOnce bool?; 18 tty bool?;
-    19 envFrom core.v1.EnvFromSource[]; 20 terminationMessagePolicy string?;
-    21 volumeDevices core.v1.VolumeDevice[]; 22 startupProbe core.v1.Probe;
-    23 resizePolicy core.v1.ContainerResizePolicy[]; 24 restartPolicy string`,
+  'core.v1.EphemeralContainerCommon': CONTAINER_FIELDS,
   'core.v1.EphemeralVolumeSource': `1 volumeClaimTemplate core.v1.PersistentVolumeClaimTemplate`,
   'core.v1.Event': `1 metadata meta.v1.ObjectMeta; 2 involvedObject core.v1.ObjectReference;
     3 reason string?; 4 message string?; 5 source core.v1.EventSource; 6 firstTimestamp time;
