@@ -9,6 +9,7 @@ import { Client } from '../client/client.js';
 import { InProcessTransport } from '../client/transport.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
+import { StatefulSetController } from '../controllers/statefulset/controller.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -29,6 +30,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const controllers = [
     new GarbageCollector(client, server.kinds, log.child({ component: 'garbage-collector' })),
     new NamespaceController(client, server.kinds, log.child({ component: 'namespace-controller' })),
+    new StatefulSetController(client, log.child({ component: 'statefulset-controller' })),
   ];
   await Promise.all(controllers.map((c) => c.start()));
   const address = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

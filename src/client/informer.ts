@@ -40,6 +40,7 @@ export class Informer<T extends KubeObject> {
   private retryTimer?: NodeJS.Timeout;
   private synced = false;
   private syncWaiters: (() => void)[] = [];
+  private rvWaiters: { rv: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly client: ResourceClient<T>,
@@ -72,6 +73,32 @@ export class Informer<T extends KubeObject> {
 
   list(): T[] {
     return [...this.items.values()];
+  }
+
+  /**
+   * Resolves once the cache reflects resourceVersion `rv` or later (or after `timeoutMs`). Revisions
+   * are global, so a controller that wrote at `rv` waits here to see its own write before deciding
+   * again (client-go's controllers keep "expectations" for the same purpose).
+   */
+  waitForResourceVersion(rv: string | number | undefined, timeoutMs = 5000): Promise<void> {
+    const want = Number(rv);
+    if (!Number.isFinite(want) || Number(this.resourceVersion) >= want) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { rv: want, resolve: () => {} };
+      const timer = setTimeout(() => waiter.resolve(), timeoutMs);
+      waiter.resolve = () => {
+        clearTimeout(timer);
+        this.rvWaiters = this.rvWaiters.filter((w) => w !== waiter);
+        resolve();
+      };
+      this.rvWaiters.push(waiter);
+    });
+  }
+
+  private advance(rv: string): void {
+    this.resourceVersion = rv;
+    const n = Number(rv);
+    for (const w of this.rvWaiters) if (w.rv <= n) w.resolve();
   }
 
   /** The resourceVersion the cache reflects. */
@@ -119,7 +146,7 @@ export class Informer<T extends KubeObject> {
       } while (cont);
       if (this.stopped) return;
       this.replace(items);
-      this.resourceVersion = rv;
+      this.advance(rv);
       this.backoff = MIN_BACKOFF_MS;
       if (!this.synced) {
         this.synced = true;
@@ -162,8 +189,10 @@ export class Informer<T extends KubeObject> {
         this.backoff = MIN_BACKOFF_MS;
         const obj = ev.object;
         const rv = obj.metadata?.resourceVersion;
-        if (rv) this.resourceVersion = rv;
-        if (ev.type === 'BOOKMARK') return;
+        if (ev.type === 'BOOKMARK') {
+          if (rv) this.advance(rv);
+          return;
+        }
         const key = objectKey(obj);
         const old = this.items.get(key);
         if (ev.type === 'DELETED') {
@@ -174,6 +203,7 @@ export class Informer<T extends KubeObject> {
           if (old) this.emit('update', old, obj);
           else this.emit('add', obj);
         }
+        if (rv) this.advance(rv);
       },
       (err) => {
         if (this.stopped) return;

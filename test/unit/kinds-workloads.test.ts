@@ -224,9 +224,29 @@ describe('StatefulSet validation', () => {
     assert.deepEqual(statefulsets.validateUpdate!(next, old), []);
 
     const bad = copy(old);
-    bad.spec!.volumeClaimTemplates![0].spec!.resources!.requests!.storage = '2Gi';
+    bad.spec!.serviceName = 'other';
     assert.deepEqual(texts(statefulsets.validateUpdate!(bad, old)), [
       "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+    ]);
+  });
+
+  it('lets a volumeClaimTemplate grow, never shrink or change otherwise (berth differs from Kubernetes)', () => {
+    const old = created(statefulsets, webSet());
+    const grown = copy(old);
+    grown.spec!.volumeClaimTemplates![0].spec!.resources!.requests!.storage = '2Gi';
+    assert.deepEqual(statefulsets.validateUpdate!(grown, old), []);
+
+    const shrunk = copy(old);
+    shrunk.spec!.volumeClaimTemplates![0].spec!.resources!.requests!.storage = '512Mi';
+    assert.deepEqual(texts(statefulsets.validateUpdate!(shrunk, old)), [
+      'spec.volumeClaimTemplates[0].spec.resources.requests.storage: Forbidden: may not be decreased (from 1Gi to 512Mi): claims can grow but never shrink',
+    ]);
+
+    const changed = copy(old);
+    changed.spec!.volumeClaimTemplates![0].spec!.resources!.requests!.storage = '2Gi';
+    changed.spec!.volumeClaimTemplates![0].spec!.accessModes = ['ReadWriteOncePod'];
+    assert.deepEqual(texts(statefulsets.validateUpdate!(changed, old)), [
+      'spec.volumeClaimTemplates: Forbidden: updates to volumeClaimTemplates are forbidden except increasing resources.requests.storage',
     ]);
   });
 

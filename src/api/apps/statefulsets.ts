@@ -27,6 +27,7 @@ import {
   goStringMap,
   invalidRendered,
   IS_NEGATIVE_MSG,
+  parseQuantityValue,
   validateNonnegative,
   validatePodSpec,
   validatePodSpecificAnnotations,
@@ -265,6 +266,16 @@ function validateUpdate(sts: StatefulSet, old: StatefulSet): FieldError[] {
   rest.minReadySeconds = oldSpec.minReadySeconds;
   rest.ordinals = oldSpec.ordinals;
   rest.persistentVolumeClaimRetentionPolicy = oldSpec.persistentVolumeClaimRetentionPolicy;
+  errs.push(...allowClaimTemplateGrowth(rest, oldSpec));
+  if (!deepEqual(rest.volumeClaimTemplates, oldSpec.volumeClaimTemplates)) {
+    errs.push(
+      forbidden(
+        SPEC.child('volumeClaimTemplates'),
+        'updates to volumeClaimTemplates are forbidden except increasing resources.requests.storage',
+      ),
+    );
+    rest.volumeClaimTemplates = oldSpec.volumeClaimTemplates;
+  }
   if (!deepEqual(rest, oldSpec))
     errs.push(
       forbidden(
@@ -272,6 +283,29 @@ function validateUpdate(sts: StatefulSet, old: StatefulSet): FieldError[] {
         "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
       ),
     );
+  return errs;
+}
+
+/**
+ * berth lets a volumeClaimTemplate's storage request grow (Kubernetes forbids any template change:
+ * kubernetes/kubernetes#68737); the controller then grows every claim of the set. A grown request
+ * or shrunk request is copied back into `rest` so the generic checks see the rest; shrinking is an error here.
+ */
+function allowClaimTemplateGrowth(rest: StatefulSetSpec, oldSpec: StatefulSetSpec): FieldError[] {
+  const errs: FieldError[] = [];
+  const olds = oldSpec.volumeClaimTemplates ?? [];
+  (rest.volumeClaimTemplates ?? []).forEach((t, i) => {
+    const old = olds[i];
+    const want = t.spec?.resources?.requests?.storage;
+    const had = old?.spec?.resources?.requests?.storage;
+    if (!old || old.metadata?.name !== t.metadata?.name || want === undefined || had === undefined) return;
+    const a = parseQuantityValue(want);
+    const b = parseQuantityValue(had);
+    if (!a || !b || a.cmp(b) === 0) return;
+    const path = SPEC.child('volumeClaimTemplates').index(i).child('spec').child('resources').child('requests').child('storage');
+    if (a.cmp(b) < 0) errs.push(forbidden(path, `may not be decreased (from ${String(had)} to ${String(want)}): claims can grow but never shrink`));
+    t.spec!.resources!.requests!.storage = had;
+  });
   return errs;
 }
 
