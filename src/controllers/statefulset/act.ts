@@ -15,6 +15,7 @@ type Kind = 'sets' | 'pods' | 'claims' | 'revisions';
 export type Written = Partial<Record<Kind, number>>;
 
 const GROUPS: Action['type'][][] = [
+  ['adoptRevision'],
   ['createRevision', 'renumberRevision'],
   ['adoptPod', 'releasePod', 'setClaimOwners'],
   ['createClaim', 'resizeClaim'],
@@ -53,7 +54,7 @@ export class StatefulSetActor {
         const a = todo[i];
         if (a.type === 'createClaim') failedClaimsFor.add(a.pod);
       });
-      if (firstError !== undefined && group.includes('createRevision')) break;
+      if (firstError !== undefined && (group.includes('createRevision') || group.includes('adoptRevision'))) break;
     }
     for (const a of actions) if (a.type === 'event') this.recorder.event(set, a.eventType, a.reason, a.message);
     if (firstError !== undefined) throw firstError;
@@ -73,6 +74,11 @@ export class StatefulSetActor {
         return note('revisions', await this.revisions.patch(a.name, ns, 'merge', { revision: a.revision }));
       case 'deleteRevision':
         return ignoreNotFound(this.revisions.delete(a.name, ns)).then((o) => o && note('revisions', o));
+      case 'adoptRevision': {
+        const ownerReferences = [...(a.revision.metadata.ownerReferences ?? []), controllerRef(set)];
+        const patch = { metadata: { ownerReferences, uid: a.revision.metadata.uid } };
+        return note('revisions', await this.revisions.patch(a.revision.metadata.name!, ns, 'merge', patch));
+      }
       case 'adoptPod':
       case 'releasePod': {
         const others = (a.pod.metadata.ownerReferences ?? []).filter((r) => r.uid !== set.metadata.uid);

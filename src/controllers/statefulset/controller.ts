@@ -28,8 +28,9 @@ export class StatefulSetController {
   private readonly podsBySet = new Map<string, Set<string>>();
   /** namespace → claim name → claim. */
   private readonly claimsByNamespace = new Map<string, Map<string, Claim>>();
-  /** set uid → keys of its revisions. */
+  /** set uid (or `orphans/<namespace>`) → keys of its revisions. */
   private readonly revisionsByOwner = new Map<string, Set<string>>();
+  private readonly revisionIndex = new Map<string, string>();
   /** set key → what this controller last wrote for it. */
   private readonly written = new Map<string, Written>();
 
@@ -118,16 +119,24 @@ export class StatefulSetController {
 
   private revisionChanged(rev: ControllerRevision, present: boolean): void {
     const owner = controllerOf(rev);
-    if (owner?.kind !== 'StatefulSet') return;
-    let keys = this.revisionsByOwner.get(owner.uid);
-    if (present) {
-      if (!keys) this.revisionsByOwner.set(owner.uid, (keys = new Set()));
-      keys.add(objectKey(rev));
-    } else if (keys) {
-      keys.delete(objectKey(rev));
-      if (keys.size === 0) this.revisionsByOwner.delete(owner.uid);
+    const key = objectKey(rev);
+    // Orphans are indexed by namespace: any set there may adopt them.
+    const index = owner ? owner.uid : `orphans/${rev.metadata.namespace}`;
+    const previous = this.revisionIndex.get(key);
+    if (previous !== undefined && (previous !== index || !present)) {
+      const keys = this.revisionsByOwner.get(previous);
+      keys?.delete(key);
+      if (keys?.size === 0) this.revisionsByOwner.delete(previous);
+      this.revisionIndex.delete(key);
     }
-    this.queue.add(`${rev.metadata.namespace}/${owner.name}`);
+    if (present) {
+      let keys = this.revisionsByOwner.get(index);
+      if (!keys) this.revisionsByOwner.set(index, (keys = new Set()));
+      keys.add(key);
+      this.revisionIndex.set(key, index);
+    }
+    if (owner?.kind === 'StatefulSet') this.queue.add(`${rev.metadata.namespace}/${owner.name}`);
+    else if (!owner) for (const set of this.sets.list()) if (set.metadata.namespace === rev.metadata.namespace) this.queue.add(objectKey(set));
   }
 
   private async sync(key: string): Promise<void> {
@@ -141,7 +150,7 @@ export class StatefulSetController {
     const set = this.sets.get(key);
     if (!set) return;
     const pods = [...(this.podsBySet.get(key) ?? [])].map((k) => this.pods.get(k)).filter((p): p is Pod => !!p);
-    const revisions = [...(this.revisionsByOwner.get(set.metadata.uid!) ?? [])]
+    const revisions = [...(this.revisionsByOwner.get(set.metadata.uid!) ?? []), ...(this.revisionsByOwner.get(`orphans/${set.metadata.namespace}`) ?? [])]
       .map((k) => this.revisions.get(k))
       .filter((r): r is ControllerRevision => !!r);
     const decision = decide({

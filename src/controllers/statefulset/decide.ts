@@ -7,7 +7,7 @@
 //   template is fixed or rolled back;
 // - claims grow with their volumeClaimTemplate;
 // - the Waiting condition names the pod progress waits on and why.
-import { nowTimestamp } from '../../machinery/objects.js';
+import { deepEqual, nowTimestamp } from '../../machinery/objects.js';
 import { labelSelectorFromObject } from '../../machinery/selectors.js';
 import { desiredClaimOwners, grownStorage, isStale } from './claims.js';
 import {
@@ -36,7 +36,7 @@ import {
   type Pod,
   type StatefulSet,
 } from './identity.js';
-import { planRevisions, revisionsToPrune, type ControllerRevision } from './revision.js';
+import { planRevisions, revisionsToPrune, setAtRevision, type ControllerRevision } from './revision.js';
 
 export interface SetState {
   set: StatefulSet;
@@ -44,7 +44,7 @@ export interface SetState {
   pods: Pod[];
   /** Claims of the set's namespace, by name. */
   claims: Map<string, Claim>;
-  /** ControllerRevisions owned by the set. */
+  /** ControllerRevisions owned by the set, and orphaned ones of its namespace (adopted when they match). */
   revisions: ControllerRevision[];
   now: number;
 }
@@ -55,6 +55,7 @@ export type Action =
   | { type: 'createRevision'; revision: ControllerRevision }
   | { type: 'renumberRevision'; name: string; revision: number }
   | { type: 'deleteRevision'; name: string }
+  | { type: 'adoptRevision'; revision: ControllerRevision }
   | { type: 'adoptPod'; pod: Pod }
   | { type: 'releasePod'; pod: Pod }
   | { type: 'setClaimOwners'; claim: Claim; ownerReferences: OwnerReference[] }
@@ -119,7 +120,9 @@ export function diagnose(pod: Pod, claims: Map<string, Claim>, minReadySeconds: 
   }
   if (pod.status?.phase === 'Running' && !isRunningAndReady(pod)) {
     const ready = pod.status.conditions?.find((c) => c.type === 'Ready');
-    const since = Date.parse(ready?.lastTransitionTime ?? pod.status.startTime ?? '');
+    // Counted from when the containers started running, not from when the pod was first reported.
+    const started = (pod.status.containerStatuses ?? []).map((cs) => Date.parse(cs.state?.running?.startedAt ?? '')).filter(Number.isFinite);
+    const since = started.length ? Math.max(...started) : Date.parse(ready?.lastTransitionTime ?? pod.status.startTime ?? '');
     const waited = Number.isFinite(since) ? now - since : READINESS_GRACE_MS;
     if (waited < READINESS_GRACE_MS)
       return { reason: 'PodStarting', message: `waiting for pod ${name} to become ready`, problem: false, recheckMs: READINESS_GRACE_MS - waited };
@@ -143,13 +146,14 @@ export function decide(state: SetState): Decision {
   const actions: Action[] = [];
   const spec: NonNullable<StatefulSet['spec']> | Partial<NonNullable<StatefulSet['spec']>> = set.spec ?? {};
   const minReadySeconds = spec.minReadySeconds ?? 0;
-  const plan = planRevisions(set, state.revisions);
+  const deleting = isTerminating(set);
+  const revisions = claimRevisions(set, state.revisions, deleting, actions);
+  const plan = planRevisions(set, revisions);
   const currentRevision = plan.current.metadata.name!;
   const updateRevision = plan.update.metadata.name!;
   if (plan.create) actions.push({ type: 'createRevision', revision: plan.create });
   if (plan.renumber) actions.push({ type: 'renumberRevision', name: updateRevision, revision: plan.renumber });
 
-  const deleting = isTerminating(set);
   const owned = claimPods(set, state.pods, deleting, actions);
 
   const start = startOrdinal(set);
@@ -174,7 +178,7 @@ export function decide(state: SetState): Decision {
     if (fallback?.blocker.problem && (previous?.reason !== now_?.reason || previous?.message !== now_?.message))
       actions.push({ type: 'event', eventType: 'Warning', reason: fallback.blocker.reason, message: fallback.blocker.message });
     const live = new Set([currentRevision, updateRevision, ...owned.map(revisionOf)]);
-    for (const r of revisionsToPrune(set, state.revisions, live)) actions.push({ type: 'deleteRevision', name: r.metadata.name! });
+    for (const r of revisionsToPrune(set, revisions, live)) actions.push({ type: 'deleteRevision', name: r.metadata.name! });
     return { actions, status: sameStatus(set.status, status) ? undefined : status, requeueAfterMs };
   };
   if (deleting) return finish(undefined);
@@ -183,30 +187,38 @@ export function decide(state: SetState): Decision {
   const strategy = spec.updateStrategy ?? {};
   const rolling = strategy.type !== 'OnDelete';
   const partition = rolling ? (strategy.rollingUpdate?.partition ?? 0) : 0;
-  const templateChanged = currentRevision !== updateRevision;
-  const revisionForNew = (index: number): string =>
+  const isCurrent = (index: number): boolean =>
     rolling &&
-    ((strategy.rollingUpdate == null && index < (set.status?.currentReplicas ?? 0)) || (strategy.rollingUpdate?.partition != null && index < partition))
-      ? currentRevision
-      : updateRevision;
+    ((strategy.rollingUpdate == null && index < (set.status?.currentReplicas ?? 0)) || (strategy.rollingUpdate?.partition != null && index < partition));
+  // A pod kept at the current revision is made from that revision's template, not the set's.
+  const currentSet = setAtRevision(set, plan.current);
+  const deleted = new Set<Pod>();
+  const remove = (pod: Pod) => {
+    actions.push({ type: 'deletePod', pod });
+    deleted.add(pod);
+  };
 
   // 1. Every ordinal in range: create what is missing, replace what failed, wait (OrderedReady) for each to be ready.
   for (let i = 0; i < n; i++) {
     const ord = start + i;
-    let pod = replicas[i];
-    if (pod && (isFailed(pod) || isSucceeded(pod)) && !isTerminating(pod)) {
-      const what = isFailed(pod) ? 'failed' : 'terminated';
-      actions.push({
-        type: 'event',
-        eventType: 'Warning',
-        reason: isFailed(pod) ? 'RecreatingFailedPod' : 'RecreatingTerminatedPod',
-        message: `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating ${what} Pod ${pod.metadata.name}`,
-      });
-      actions.push({ type: 'deletePod', pod });
-      pod = undefined;
+    const pod = replicas[i];
+    if (pod && (isFailed(pod) || isSucceeded(pod))) {
+      // As Kubernetes since 1.28: delete now, re-create once the old pod is gone.
+      if (!isTerminating(pod)) {
+        const failed = isFailed(pod);
+        actions.push({
+          type: 'event',
+          eventType: failed ? 'Warning' : 'Normal',
+          reason: failed ? 'RecreatingFailedPod' : 'RecreatingTerminatedPod',
+          message: `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating ${failed ? 'failed' : 'terminated'} Pod ${pod.metadata.name}`,
+        });
+        remove(pod);
+      }
+      if (monotonic) return finish({ pod, blocker: diagnose(pod, state.claims, minReadySeconds, now) });
+      continue;
     }
     if (!pod) {
-      const fresh = newPod(set, ord, revisionForNew(i));
+      const fresh = isCurrent(i) ? newPod(currentSet, ord, currentRevision) : newPod(set, ord, updateRevision);
       const blocked = createClaims(set, fresh, state.claims, actions, true);
       if (blocked) {
         if (monotonic) return finish({ pod: fresh, blocker: blocked });
@@ -222,8 +234,8 @@ export function decide(state: SetState): Decision {
       continue;
     }
     // berth: a broken pod of an outdated revision does not hold a changed template back.
-    if (rolling && templateChanged && i >= partition && revisionOf(pod) !== updateRevision && !isRunningAndReady(pod)) {
-      actions.push({ type: 'deletePod', pod });
+    if (rolling && i >= partition && revisionOf(pod) !== updateRevision && !isRunningAndReady(pod)) {
+      remove(pod);
       actions.push({
         type: 'event',
         eventType: 'Normal',
@@ -252,7 +264,7 @@ export function decide(state: SetState): Decision {
     }
     if (monotonic && pod !== unhealthy && !isRunningAndAvailable(pod, minReadySeconds, now))
       return finish({ pod, blocker: diagnose(pod, state.claims, minReadySeconds, now) });
-    actions.push({ type: 'deletePod', pod });
+    remove(pod);
     if (monotonic) return finish(undefined);
   }
 
@@ -262,9 +274,9 @@ export function decide(state: SetState): Decision {
   if (maxUnavailableSpec === undefined) {
     for (let i = n - 1; i >= partition; i--) {
       const pod = replicas[i];
-      if (!pod) return finish(undefined);
+      if (!pod || deleted.has(pod)) return finish(undefined);
       if (revisionOf(pod) !== updateRevision && !isTerminating(pod)) {
-        actions.push({ type: 'deletePod', pod });
+        remove(pod);
         return finish(undefined);
       }
       if (!isHealthy(pod)) return finish({ pod, blocker: diagnose(pod, state.claims, minReadySeconds, now) });
@@ -272,16 +284,28 @@ export function decide(state: SetState): Decision {
     return finish(undefined);
   }
   const maxUnavailable = Math.max(1, intOrPercent(maxUnavailableSpec as number | string, n, 1));
-  const unavailable = replicas.filter((p) => !p || !isHealthy(p) || !isRunningAndAvailable(p, minReadySeconds, now)).length;
+  const unavailable = replicas.filter((p) => !p || deleted.has(p) || !isHealthy(p) || !isRunningAndAvailable(p, minReadySeconds, now)).length;
   let budget = maxUnavailable - unavailable;
   for (let i = n - 1; i >= partition && budget > 0; i--) {
     const pod = replicas[i];
-    if (pod && revisionOf(pod) !== updateRevision && !isTerminating(pod)) {
-      actions.push({ type: 'deletePod', pod });
+    if (pod && !deleted.has(pod) && revisionOf(pod) !== updateRevision && !isTerminating(pod)) {
+      remove(pod);
       budget--;
     }
   }
   return finish(undefined);
+}
+
+/** The set's revisions: its own, and orphans matching its selector, which it adopts (Kubernetes' ClaimControllerRevisions). */
+function claimRevisions(set: StatefulSet, revisions: ControllerRevision[], deleting: boolean, actions: Action[]): ControllerRevision[] {
+  const selector = labelSelectorFromObject(set.spec?.selector);
+  return revisions.filter((r) => {
+    const owner = controllerOf(r);
+    if (owner) return owner.uid === set.metadata.uid;
+    if (deleting || isTerminating(r) || !selector.matches(r.metadata.labels)) return false;
+    actions.push({ type: 'adoptRevision', revision: r });
+    return true;
+  });
 }
 
 /** Adopts orphans that match the selector and releases owned pods that stopped matching; returns the set's pods. */
@@ -293,7 +317,7 @@ function claimPods(set: StatefulSet, pods: Pod[], deleting: boolean, actions: Ac
     const owner = controllerOf(pod);
     const matches = selector.matches(pod.metadata.labels);
     if (owner?.uid === set.metadata.uid) {
-      if (matches) owned.push(pod);
+      if (matches || deleting) owned.push(pod);
       else actions.push({ type: 'releasePod', pod });
     } else if (!owner && matches && !deleting && !isTerminating(pod)) {
       actions.push({ type: 'adoptPod', pod });
@@ -427,9 +451,5 @@ function setWaitingCondition(
 }
 
 function sameStatus(a: StatefulSetStatus | undefined, b: StatefulSetStatus): boolean {
-  if (!a) return false;
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof StatefulSetStatus>;
-  for (const k of keys) if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) return false;
-  return true;
+  return !!a && deepEqual(a, b);
 }
-

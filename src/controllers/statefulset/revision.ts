@@ -48,6 +48,14 @@ export function revisionData(set: StatefulSet): unknown {
   return { spec: { template: { ...(set.spec?.template ?? {}), $patch: 'replace' } } };
 }
 
+/** The set as it was at `revision`: its template replaced by the revision's (Kubernetes' ApplyRevision). */
+export function setAtRevision(set: StatefulSet, revision: ControllerRevision): StatefulSet {
+  const template = (revision.data as { spec?: { template?: Record<string, unknown> } } | undefined)?.spec?.template;
+  if (!template) return set;
+  const { $patch: _, ...rest } = template;
+  return { ...set, spec: { ...set.spec!, template: rest as NonNullable<StatefulSet['spec']>['template'] } };
+}
+
 export function revisionHash(data: unknown, collisionCount: number): string {
   return safeEncode(String(fnv32a(canonicalJSON(data) + String(collisionCount))));
 }
@@ -68,6 +76,8 @@ export function newRevision(set: StatefulSet, data: unknown, hash: string, numbe
       name: revisionName(set, hash),
       namespace: set.metadata.namespace,
       labels: { ...(set.spec?.template?.metadata?.labels ?? {}), [HASH_LABEL]: hash },
+      // The set's annotations (kubernetes.io/change-cause among them) are what `rollout history` shows.
+      ...(set.metadata.annotations ? { annotations: { ...set.metadata.annotations } } : {}),
       ownerReferences: [controllerRef(set)],
     },
     data,
