@@ -2,18 +2,14 @@
 // through the HTTP API with concurrent clients and the same directly on the
 // store (the ceiling), list latency for 10,000 pods, watch delivery latency,
 // cold start to ready and idle RSS.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { Client } from '../src/client/client.js';
-import { HttpsTransport } from '../src/client/transport.js';
+import { adminClient, ROOT, startServer } from './lib.js';
 import type { KubeObject } from '../src/api/types.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'dist/src/cli/main.js');
 const N_WRITES = Number(process.env.BENCH_WRITES ?? 10_000);
 const N_PODS = 10_000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -66,37 +62,6 @@ async function storeCeiling(): Promise<{ creates: number; updates: number; seria
   }
 }
 
-interface Running {
-  pid: number;
-  url: string;
-  readyMs: number;
-  stop(): Promise<void>;
-}
-
-function startServer(dataDir: string): Promise<Running> {
-  const t0 = performance.now();
-  const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--port', '0', '--runtime', 'simulated', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolveReady, reject) => {
-    proc.once('exit', (code) => reject(new Error(`berth exited with ${code}`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      const m = /ready on (\S+)/.exec(line);
-      if (!m) return;
-      proc.removeAllListeners('exit');
-      resolveReady({
-        pid: proc.pid!,
-        url: m[1],
-        readyMs: performance.now() - t0,
-        stop: () =>
-          new Promise((r) => {
-            proc.once('exit', () => r());
-            proc.kill('SIGTERM');
-          }),
-      });
-    });
-  });
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -136,9 +101,7 @@ async function main(): Promise<void> {
   const server = await startServer(dataDir);
   await new Promise((r) => setTimeout(r, 2000));
   const idleRss = rssMb(server.pid);
-  const read = (f: string) => readFileSync(join(dataDir, 'pki', f), 'utf8');
-  const transport = new HttpsTransport({ server: server.url, ca: read('ca.crt'), cert: read('admin.crt'), key: read('admin.key') });
-  const client = new Client(transport);
+  const { client, transport } = adminClient(dataDir, server.url);
   const pods = client.resource({ group: '', version: 'v1', resource: 'pods', namespaced: true });
   const cms = client.resource({ group: '', version: 'v1', resource: 'configmaps', namespaced: true });
   try {

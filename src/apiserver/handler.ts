@@ -15,7 +15,7 @@ import {
   unsupportedMediaType,
   type Status,
 } from '../machinery/errors.js';
-import { isPlainObject } from '../machinery/objects.js';
+import { isPlainObject, nowTimestamp } from '../machinery/objects.js';
 import { fieldManagerErrors, managerFromUserAgent } from '../machinery/apply/index.js';
 import { invalidError } from '../machinery/validation.js';
 import { applyJSONPatch, applyMergePatch, applyStrategicMergePatch } from '../machinery/patch/index.js';
@@ -364,19 +364,33 @@ export class ApiHandler {
     return withWarnings(json(200, JSON.stringify(toScale(obj.obj))), ctx);
   }
 
+  /** BindingREST: sets the pod's node and PodScheduled=True in one storage-level update. */
   private async bind(req: ApiRequest, storage: Storage, ns: string, name: string): Promise<ApiResponse> {
-    const ctx = writeContext(req, 'CreateOptions');
-    const binding = this.decodeBody(req) as { target?: { name?: string; kind?: string } };
+    const ctx = { ...writeContext(req, 'CreateOptions'), storageUpdate: true };
+    const binding = this.decodeBody(req) as { metadata?: { uid?: string }; target?: { name?: string; kind?: string } };
     const node = binding?.target?.name;
     if (!node) throw badRequest('Binding target must name a node');
+    const uid = binding.metadata?.uid;
     await storage.modify(
       ns,
       name,
       (cur) => {
-        const spec = cur.spec as { nodeName?: string };
-        if (cur.metadata.deletionTimestamp) throw conflict(storage.gr, name, 'pod is being deleted, cannot be assigned to a host');
+        const spec = cur.spec as { nodeName?: string; schedulingGates?: unknown[] };
+        if (uid && uid !== cur.metadata.uid)
+          throw conflict(storage.gr, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${cur.metadata.uid}`);
+        if (cur.metadata.deletionTimestamp) throw conflict(storage.gr, name, `pod ${name} is being deleted, cannot be assigned to a host`);
         if (spec.nodeName) throw conflict(storage.gr, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+        if (spec.schedulingGates?.length) throw conflict(storage.gr, name, `pod ${name} has non-empty .spec.schedulingGates`);
         spec.nodeName = node;
+        const status = (cur.status ??= {}) as { conditions?: Record<string, unknown>[] };
+        const conditions = (status.conditions ??= []);
+        const i = conditions.findIndex((c) => c.type === 'PodScheduled');
+        // UpdatePodCondition: an unchanged status keeps its transition time.
+        if (i < 0 || conditions[i].status !== 'True') {
+          const condition = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowTimestamp() };
+          if (i < 0) conditions.push(condition);
+          else conditions[i] = condition;
+        }
         return cur;
       },
       ctx,

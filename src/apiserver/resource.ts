@@ -45,6 +45,12 @@ export interface WriteContext {
   manager: string;
   /** Set by apply, whose merge already recorded managedFields. */
   applying?: boolean;
+  /**
+   * Set by subresources that rewrite the stored object themselves (pods/binding), as Kubernetes'
+   * storage-level GuaranteedUpdate does: no update validation of the kind, status written as
+   * given, managedFields untouched.
+   */
+  storageUpdate?: boolean;
 }
 
 /** A compiled filter over objects (label and field selectors together). */
@@ -387,8 +393,8 @@ export class ResourceStorage implements Storage {
     subresource: 'status' | undefined,
   ): Promise<CacheEntry> {
     const old = cur.obj;
-    const next = this.mergeForUpdate(old, obj, subresource);
-    if (!ctx.applying) this.recordManagedFields(old, next, ctx, subresource);
+    const next = this.mergeForUpdate(old, obj, subresource, !!ctx.storageUpdate);
+    if (!ctx.applying && !ctx.storageUpdate) this.recordManagedFields(old, next, ctx, subresource);
     const release = subresource ? () => {} : this.deps.allocate(this.def, cur.key, next);
     try {
       return await this.writeMerged(cur, next, ctx, subresource);
@@ -407,7 +413,7 @@ export class ResourceStorage implements Storage {
     const errs = [...this.validateMetadataUpdate(next, old)];
     if (errs.length === 0) {
       if (subresource === 'status') errs.push(...(this.def.validateStatusUpdate?.(next, old) ?? []));
-      else errs.push(...this.validateMetadata(next), ...(this.def.validateUpdate?.(next, old) ?? []));
+      else errs.push(...this.validateMetadata(next), ...((!ctx.storageUpdate && this.def.validateUpdate?.(next, old)) || []));
     }
     if (errs.length) throw this.invalid(next, errs);
     if (deepEqual(next, old)) return cur;
@@ -423,7 +429,7 @@ export class ResourceStorage implements Storage {
 
   /** The stored form of an update: identity and system fields from the old object,
    *  status or spec kept per subresource, defaults applied, generation bumped. */
-  private mergeForUpdate(old: KubeObject, obj: KubeObject, subresource: 'status' | undefined): KubeObject {
+  private mergeForUpdate(old: KubeObject, obj: KubeObject, subresource: 'status' | undefined, withStatus = false): KubeObject {
     let next: KubeObject;
     if (subresource === 'status') {
       next = { ...(JSON.parse(JSON.stringify(old)) as KubeObject), status: obj.status };
@@ -440,7 +446,7 @@ export class ResourceStorage implements Storage {
       else delete m.deletionTimestamp;
       if (o.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
       else delete m.deletionGracePeriodSeconds;
-      if (this.def.statusSubresource) {
+      if (this.def.statusSubresource && !withStatus) {
         if (old.status === undefined) delete next.status;
         else next.status = old.status;
       }

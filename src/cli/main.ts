@@ -1,10 +1,18 @@
 // The berth command line.
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { up } from './up.js';
+import { isDNS1123Subdomain } from '../machinery/validation.js';
+import { nodeNameFromHostname } from '../node/nodestatus.js';
+import { up, type UpOptions } from './up.js';
 
 const defaultDataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');
+
+function nodeName(value: string): string {
+  const problems = isDNS1123Subdomain(value);
+  if (problems.length) throw new InvalidArgumentError(`a node name must be a lowercase RFC 1123 subdomain: ${problems.join('; ')}`);
+  return value;
+}
 
 function port(value: string): number {
   const n = Number(value);
@@ -21,8 +29,9 @@ program
   .option('--host <address>', 'address the API server listens on', '127.0.0.1')
   .option('--port <n>', 'port of the API server (0: any free port)', port, 6443)
   .addOption(new Option('--runtime <runtime>', 'how pods run').choices(['simulated', 'runc']).default('runc'))
+  .option('--node-name <name>', 'name of the node pods run on', nodeName, nodeNameFromHostname(hostname()))
   .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
-  .action(async (opts: { dataDir: string; host: string; port: number; runtime: 'simulated' | 'runc'; logLevel: string }) => {
+  .action(async (opts: UpOptions) => {
     await up(opts);
   });
 

@@ -10,13 +10,24 @@ import { InProcessTransport } from '../client/transport.js';
 import { GarbageCollector } from '../controllers/garbagecollector/controller.js';
 import { NamespaceController } from '../controllers/namespace/controller.js';
 import { StatefulSetController } from '../controllers/statefulset/controller.js';
+import { NodeAgent } from '../node/agent.js';
+import { NODE_ADDRESS, POD_CIDR } from '../node/nodestatus.js';
+import { SimulatedRuntime } from '../node/runtime/simulated.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 
 export interface UpOptions {
   dataDir: string;
   host: string;
   port: number;
   runtime: 'simulated' | 'runc';
+  nodeName: string;
   logLevel: string;
+}
+
+/** What `berth up` runs in process next to the API server. */
+interface Component {
+  start(): Promise<void>;
+  stop(): void;
 }
 
 export async function up(opts: UpOptions): Promise<void> {
@@ -27,11 +38,17 @@ export async function up(opts: UpOptions): Promise<void> {
   const store = new SqliteStore(join(opts.dataDir, 'state.db'));
   const server = await ApiServer.start({ store, credentials, host: opts.host, port: opts.port, log: log.child({ component: 'apiserver' }) });
   const client = new Client(new InProcessTransport(server.handler));
-  const controllers = [
+  const controllers: Component[] = [
     new GarbageCollector(client, server.kinds, log.child({ component: 'garbage-collector' })),
     new NamespaceController(client, server.kinds, log.child({ component: 'namespace-controller' })),
     new StatefulSetController(client, log.child({ component: 'statefulset-controller' })),
   ];
+  // The runc runtime is not built yet: with it there is no node, and pods stay Pending.
+  if (opts.runtime === 'simulated') {
+    const runtime = new SimulatedRuntime({ podCIDR: POD_CIDR, hostIP: NODE_ADDRESS });
+    const node = { nodeName: opts.nodeName, address: NODE_ADDRESS, podCIDR: POD_CIDR, dataDir: opts.dataDir, runtime };
+    controllers.push(new NodeAgent(client, node, log.child({ component: 'kubelet' })), new Scheduler(client, log.child({ component: 'scheduler' })));
+  }
   await Promise.all(controllers.map((c) => c.start()));
   const address = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const url = `https://${address}:${server.port}`;

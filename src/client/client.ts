@@ -142,6 +142,11 @@ export class ResourceClient<T extends KubeObject> {
     return this.call('PUT', this.path(obj.metadata.namespace, obj.metadata.name, subresource) + writeQuery(opts), obj);
   }
 
+  /** POST to a subresource of the named object (binding, eviction). */
+  createSubresource<R = unknown>(name: string, namespace: string | undefined, subresource: string, body: unknown, opts: WriteOptions = {}): Promise<R> {
+    return this.call('POST', this.path(namespace, name, subresource) + writeQuery(opts), body);
+  }
+
   patch(name: string, namespace: string | undefined, type: PatchType, patch: unknown, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
     return this.call('PATCH', this.path(namespace, name, opts.subresource) + writeQuery(opts), patch, PATCH_CONTENT_TYPES[type]);
   }

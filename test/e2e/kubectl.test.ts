@@ -52,10 +52,10 @@ describe('kubectl against berth', { timeout: 180_000 }, () => {
   test('get prints the columns kubectl users know', () => {
     const sts = b.k(['get', 'statefulset', 'web', '-n', 'tutorial']);
     assert.match(sts, /^NAME\s+READY\s+AGE\n/);
-    assert.match(sts, /\nweb\s+0\/2\s+\d+s\n/);
+    assert.match(sts, /\nweb\s+[0-2]\/2\s+\d+s\n/);
     const wide = b.k(['get', 'sts', '-n', 'tutorial', '-o', 'wide']);
     assert.match(wide, /^NAME\s+READY\s+AGE\s+CONTAINERS\s+IMAGES\n/);
-    assert.match(wide, /\nweb\s+0\/2\s+\S+\s+nginx\s+nginx:1.25\n/);
+    assert.match(wide, /\nweb\s+[0-2]\/2\s+\S+\s+nginx\s+nginx:1.25\n/);
     const svc = b.k(['get', 'svc', 'nginx', '-n', 'tutorial']);
     assert.match(svc, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\n/);
     assert.match(svc, /\nnginx\s+ClusterIP\s+None\s+<none>\s+80\/TCP\s+\S+\n/);

@@ -1,7 +1,9 @@
 // What the StatefulSet tests share: manifests, polling, and reading pods,
 // claims and sets the way a user would (kubectl -o json).
 import assert from 'node:assert/strict';
-import type { Berth } from './berth.js';
+import { stringify } from 'yaml';
+import { after, before } from 'node:test';
+import { adminClient, startBerth, type Berth } from './berth.js';
 import type { Client } from '../../src/client/client.js';
 
 export interface SetOptions {
@@ -60,7 +62,7 @@ export function setManifest(namespace: string, name: string, o: SetOptions = {})
           : [{ metadata: { name: 'www' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: o.storage ?? '1Gi' } } } }],
     },
   };
-  return `${JSON.stringify(svc)}\n---\n${JSON.stringify(sts)}\n`;
+  return `${stringify(svc)}---\n${stringify(sts)}`;
 }
 
 export async function eventually<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
@@ -166,22 +168,40 @@ export interface PodEvent {
   terminating: boolean;
 }
 
+const recorders = new Set<{ stop(): void }>();
+
+/** Stops every recorder still running (for `after` hooks, so a failed test leaves no watch behind). */
+export function stopRecorders(): void {
+  for (const r of recorders) r.stop();
+}
+
+export interface PodRecorder {
+  events: PodEvent[];
+  ready: Promise<void>;
+  /** Waits until no event has arrived for a while: the watch has caught up with what kubectl did. */
+  settle(quietMs?: number): Promise<PodEvent[]>;
+  stop(): void;
+}
+
 /**
  * Records every pod event of a namespace from a watch (berth's client over HTTPS), in order; the
  * tests read creation and deletion order from it.
  */
-export function recordPodEvents(client: Client, ns: string): { events: PodEvent[]; ready: Promise<void>; stop(): void } {
+export function recordPodEvents(client: Client, ns: string): PodRecorder {
   const events: PodEvent[] = [];
   const rc = client.resource<any>({ group: '', version: 'v1', resource: 'pods', namespaced: true });
   let stream: { stop(): void } | undefined;
   let stopped = false;
+  let lastEventAt = Date.now();
   const start = (rv?: string) => {
+    if (stopped) return;
     stream = rc.watch(
       ns,
       { resourceVersion: rv, allowWatchBookmarks: true },
       (ev) => {
         rv = ev.object.metadata.resourceVersion;
         if (ev.type === 'BOOKMARK') return;
+        lastEventAt = Date.now();
         events.push({
           type: ev.type,
           name: ev.object.metadata.name,
@@ -190,19 +210,28 @@ export function recordPodEvents(client: Client, ns: string): { events: PodEvent[
         });
       },
       () => {
-        if (!stopped) setTimeout(() => start(rv), 100);
+        if (!stopped) setTimeout(() => start(rv), 100).unref();
       },
     );
   };
   const list = rc.list(ns).then((l) => start(l.metadata.resourceVersion));
-  return {
+  const recorder: PodRecorder = {
     events,
     ready: list,
+    async settle(quietMs = 500) {
+      // spawnSync (kubectl) blocks this process, so events queue up; let them in.
+      await sleep(quietMs);
+      while (Date.now() - lastEventAt < quietMs) await sleep(100);
+      return events;
+    },
     stop() {
       stopped = true;
+      recorders.delete(recorder);
       void list.then(() => stream?.stop());
     },
   };
+  recorders.add(recorder);
+  return recorder;
 }
 
 /** Names in the order of their first event of `type` (ADDED, DELETED). */
@@ -210,4 +239,41 @@ export function orderOf(events: PodEvent[], type: string): string[] {
   const seen: string[] = [];
   for (const e of events) if (e.type === type) seen.push(e.name);
   return seen;
+}
+
+export interface SetSuite {
+  /** The berth of this test file (set once `before` has run). */
+  readonly b: Berth;
+  readonly client: Client;
+  /** A fresh namespace for one test. */
+  namespace(): string;
+}
+
+/** Starts one berth for the test file and a client for it; stops both (and any recorder) after. */
+export function setSuite(prefix: string): SetSuite {
+  let berth: Berth | undefined;
+  let api: { client: Client; close(): void } | undefined;
+  let count = 0;
+  before(async () => {
+    berth = await startBerth();
+    api = adminClient(berth);
+  });
+  after(async () => {
+    stopRecorders();
+    api?.close();
+    await berth?.stop();
+  });
+  return {
+    get b() {
+      return berth!;
+    },
+    get client() {
+      return api!.client;
+    },
+    namespace() {
+      const ns = `${prefix}-${++count}`;
+      berth!.k(['create', 'namespace', ns]);
+      return ns;
+    },
+  };
 }

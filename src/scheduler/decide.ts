@@ -1,0 +1,172 @@
+// The scheduler's decisions, pure: which pods it takes, and where a pod goes. The filters are
+// those of kube-scheduler's default profile that matter on berth (NodeUnschedulable,
+// TaintToleration, NodeAffinity, the pod count of NodeResourcesFit, and the claims check of
+// VolumeBinding's PreFilter); among the nodes that fit, the one with the fewest pods wins.
+// Messages are kube-scheduler's, so `kubectl describe pod` reads the same.
+import type * as v1 from 'kubernetes-types/core/v1.js';
+import type { Node } from '../api/core/nodes.js';
+import type { PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
+import type { Pod } from '../api/core/pods.js';
+import { deepEqual } from '../machinery/objects.js';
+import { isTerminalPhase } from '../node/status.js';
+import { Selector, type LabelOperator, type Requirement } from '../machinery/selectors.js';
+
+export const DEFAULT_SCHEDULER = 'default-scheduler';
+
+export type ScheduleResult = { type: 'bind'; node: string } | { type: 'unschedulable'; message: string };
+
+export interface Snapshot {
+  nodes: readonly Node[];
+  /** Claims in the pod's namespace, by name. */
+  claims: ReadonlyMap<string, PersistentVolumeClaim>;
+  /** Pods (not finished) assigned to each node, including pods bound but not yet observed. */
+  podCounts: ReadonlyMap<string, number>;
+}
+
+/** Whether this scheduler should place the pod: unbound, not going away, ours, not gated. */
+export function needsScheduling(pod: Pod): boolean {
+  const spec = pod.spec;
+  if (!spec || spec.nodeName || pod.metadata.deletionTimestamp || isTerminalPhase(pod.status?.phase)) return false;
+  if (spec.schedulerName && spec.schedulerName !== DEFAULT_SCHEDULER) return false;
+  return !spec.schedulingGates?.length;
+}
+
+export function schedule(pod: Pod, snapshot: Snapshot): ScheduleResult {
+  const total = snapshot.nodes.length;
+  if (total === 0) return { type: 'unschedulable', message: 'no nodes available to schedule pods' };
+  const claimProblem = checkClaims(pod, snapshot.claims);
+  if (claimProblem) return { type: 'unschedulable', message: `0/${total} nodes are available: ${claimProblem}.` };
+
+  const reasons = new Map<string, number>();
+  let best: { name: string; pods: number } | undefined;
+  for (const node of snapshot.nodes) {
+    const name = node.metadata.name!;
+    const pods = snapshot.podCounts.get(name) ?? 0;
+    const reason = filter(pod, node, pods);
+    if (reason) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    else if (!best || pods < best.pods || (pods === best.pods && name < best.name)) best = { name, pods };
+  }
+  if (best) return { type: 'bind', node: best.name };
+  // FitError: a histogram of the reasons, sorted as strings.
+  const histogram = [...reasons].map(([reason, n]) => `${n} ${reason}`).sort();
+  return { type: 'unschedulable', message: `0/${total} nodes are available: ${histogram.join(', ')}.` };
+}
+
+/** The claims the pod's volumes name; a generic ephemeral volume's claim is `<pod>-<volume>`. */
+export function claimNames(pod: Pod): { name: string; ephemeral: boolean }[] {
+  const names: { name: string; ephemeral: boolean }[] = [];
+  for (const volume of pod.spec?.volumes ?? []) {
+    const claimName = volume.persistentVolumeClaim?.claimName;
+    if (claimName) names.push({ name: claimName, ephemeral: false });
+    else if (volume.ephemeral) names.push({ name: `${pod.metadata.name}-${volume.name}`, ephemeral: true });
+  }
+  return names;
+}
+
+/** Every claim the pod's volumes name must exist and not be going away (VolumeBinding PreFilter). */
+function checkClaims(pod: Pod, claims: Snapshot['claims']): string | undefined {
+  for (const { name, ephemeral } of claimNames(pod)) {
+    const claim = claims.get(name);
+    if (!claim) {
+      return ephemeral
+        ? `waiting for ephemeral volume controller to create the persistentvolumeclaim "${name}"`
+        : `persistentvolumeclaim "${name}" not found`;
+    }
+    if (claim.metadata.deletionTimestamp) return `persistentvolumeclaim "${name}" is being deleted`;
+  }
+  return undefined;
+}
+
+/** The first filter the node fails, in the default profile's order; undefined when it fits. */
+function filter(pod: Pod, node: Node, pods: number): string | undefined {
+  const tolerations = pod.spec?.tolerations ?? [];
+  if (node.spec?.unschedulable && !tolerates(tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }))
+    return 'node(s) were unschedulable';
+  const untolerated = effectiveTaints(node).find(
+    (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(tolerations, t),
+  );
+  if (untolerated) return `node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`;
+  if (!matchesNodeSelectorAndAffinity(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
+  const allowed = Number(node.status?.allocatable?.pods ?? Infinity);
+  if (pods + 1 > allowed) return 'Too many pods';
+  return undefined;
+}
+
+/**
+ * The node's taints, plus the one Kubernetes' node lifecycle controller would add for a node
+ * that is not Ready (berth runs no such controller, so the scheduler reads the condition).
+ */
+function effectiveTaints(node: Node): v1.Taint[] {
+  const taints = [...(node.spec?.taints ?? [])];
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status !== 'True') {
+    const key = ready?.status === 'False' ? 'node.kubernetes.io/not-ready' : 'node.kubernetes.io/unreachable';
+    if (!taints.some((t) => t.key === key)) taints.push({ key, effect: 'NoSchedule' });
+  }
+  return taints;
+}
+
+/** v1.Toleration.ToleratesTaint, over a list. */
+function tolerates(tolerations: readonly v1.Toleration[], taint: v1.Taint): boolean {
+  return tolerations.some((t) => {
+    if (t.effect && t.effect !== taint.effect) return false;
+    if (t.key && t.key !== taint.key) return false;
+    if (t.operator === 'Exists') return true;
+    return (!t.operator || t.operator === 'Equal') && (t.value ?? '') === (taint.value ?? '');
+  });
+}
+
+const NODE_OPERATORS: Record<string, LabelOperator> = {
+  In: 'in',
+  NotIn: 'notin',
+  Exists: 'exists',
+  DoesNotExist: '!',
+  Gt: 'gt',
+  Lt: 'lt',
+};
+
+/** spec.nodeSelector, then the required node affinity: any term, each term all of its requirements. */
+function matchesNodeSelectorAndAffinity(pod: Pod, node: Node): boolean {
+  const labels = node.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (!terms) return true;
+  const fields = { 'metadata.name': node.metadata.name! };
+  return terms.some((term) => {
+    const exprs = term.matchExpressions ?? [];
+    const fieldExprs = term.matchFields ?? [];
+    // An empty term matches no objects.
+    if (!exprs.length && !fieldExprs.length) return false;
+    const labelSelector = nodeSelectorRequirements(exprs);
+    const fieldSelector = nodeSelectorRequirements(fieldExprs);
+    return !!labelSelector?.matches(labels) && !!fieldSelector?.matches(fields);
+  });
+}
+
+/** A NodeSelectorRequirement list as a selector; undefined (matches nothing) when one is invalid. */
+function nodeSelectorRequirements(exprs: readonly v1.NodeSelectorRequirement[]): Selector | undefined {
+  const requirements: Requirement[] = [];
+  for (const e of exprs) {
+    const operator = NODE_OPERATORS[e.operator];
+    if (!operator) return undefined;
+    requirements.push({ key: e.key, operator, values: e.values ?? [] });
+  }
+  return Selector.of(requirements);
+}
+
+/**
+ * The PodScheduled=False condition to write for an unschedulable pod, or undefined when the pod
+ * already carries it. The transition time stays while the status does, as UpdatePodCondition keeps it.
+ */
+export function unschedulableCondition(pod: Pod, message: string, now: string): v1.PodCondition | undefined {
+  const cur = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message) return undefined;
+  const since = cur?.status === 'False' && cur.lastTransitionTime ? cur.lastTransitionTime : now;
+  return { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: since };
+}
+
+/** Whether an update may change where the pod can go: anything but its status and bookkeeping. */
+export function schedulingInputsChanged(old: Pod, pod: Pod): boolean {
+  const strip = (p: Pod) => ({ ...p, status: undefined, metadata: { ...p.metadata, resourceVersion: undefined, managedFields: undefined } });
+  return !deepEqual(strip(old), strip(pod));
+}

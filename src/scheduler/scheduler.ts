@@ -1,0 +1,170 @@
+// The scheduler's wiring: informers on pods, nodes and claims; a queue of pods to place; workers
+// that decide (decide.ts) and bind through the pods/binding subresource. A pod that fits nowhere
+// gets PodScheduled=False and a FailedScheduling event, and is tried again with back-off and
+// whenever a node or claim changes, as kube-scheduler's queue moves unschedulable pods.
+import type { Logger } from 'pino';
+import type { Node } from '../api/core/nodes.js';
+import type { PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
+import type { Pod } from '../api/core/pods.js';
+import type { Client, ResourceClient } from '../client/client.js';
+import { EventRecorder } from '../client/events.js';
+import { Informer, objectKey } from '../client/informer.js';
+import { ItemExponentialFailureRateLimiter, runWorker, WorkQueue } from '../client/workqueue.js';
+import { isStatusError } from '../machinery/errors.js';
+import { nowTimestamp } from '../machinery/objects.js';
+import { isTerminalPhase } from '../node/status.js';
+import {
+  DEFAULT_SCHEDULER,
+  claimNames,
+  needsScheduling,
+  schedule,
+  schedulingInputsChanged,
+  unschedulableCondition,
+} from './decide.js';
+
+/** kube-scheduler's pod back-off: 1 s doubling to 10 s. */
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 10_000;
+
+/** Thrown by a sync to have the pod retried with back-off. */
+class Unschedulable extends Error {}
+
+export class Scheduler {
+  private readonly pods: ResourceClient<Pod>;
+  private readonly podInformer: Informer<Pod>;
+  private readonly nodeInformer: Informer<Node>;
+  private readonly claimInformer: Informer<PersistentVolumeClaim>;
+  private readonly queue = new WorkQueue<string>({ rateLimiter: new ItemExponentialFailureRateLimiter(BACKOFF_BASE_MS, BACKOFF_MAX_MS) });
+  private readonly events: EventRecorder;
+  /** The node each pod counts against, by pod uid: bound pods, and pods this scheduler is binding. */
+  private readonly placed = new Map<string, string>();
+  private readonly assumed = new Set<string>();
+  private readonly counts = new Map<string, number>();
+  /** Keys of pods that fit nowhere at their last attempt. */
+  private readonly unschedulable = new Set<string>();
+
+  constructor(
+    client: Client,
+    private readonly log: Logger,
+    private readonly workers = 16,
+  ) {
+    this.pods = client.resource<Pod>({ group: '', version: 'v1', resource: 'pods', namespaced: true });
+    this.podInformer = new Informer(this.pods);
+    this.nodeInformer = new Informer(client.resource<Node>({ group: '', version: 'v1', resource: 'nodes', namespaced: false }));
+    this.claimInformer = new Informer(
+      client.resource<PersistentVolumeClaim>({ group: '', version: 'v1', resource: 'persistentvolumeclaims', namespaced: true }),
+    );
+    this.events = new EventRecorder(client, DEFAULT_SCHEDULER, log);
+  }
+
+  async start(): Promise<void> {
+    this.podInformer.on({
+      add: (pod) => this.observe(pod, true),
+      update: (old, pod) => this.observe(pod, schedulingInputsChanged(old, pod)),
+      delete: (pod) => this.forget(pod),
+    });
+    const retryUnschedulable = () => {
+      for (const key of this.unschedulable) this.queue.add(key);
+    };
+    const onChange = { add: retryUnschedulable, update: retryUnschedulable, delete: retryUnschedulable };
+    this.nodeInformer.on(onChange);
+    this.claimInformer.on(onChange);
+    await Promise.all([this.podInformer.start(), this.nodeInformer.start(), this.claimInformer.start()]);
+    const onError = (err: unknown, key: string) => {
+      if (err instanceof Unschedulable) this.log.debug({ pod: key, reason: err.message }, 'pod unschedulable; retrying');
+      else this.log.warn({ err, pod: key }, 'scheduling failed; retrying');
+    };
+    for (let i = 0; i < this.workers; i++) void runWorker(this.queue, (key) => this.sync(key), onError);
+  }
+
+  stop(): void {
+    this.podInformer.stop();
+    this.nodeInformer.stop();
+    this.claimInformer.stop();
+    this.queue.shutDown();
+  }
+
+  private observe(pod: Pod, changed: boolean): void {
+    const uid = pod.metadata.uid!;
+    const node = pod.spec?.nodeName;
+    if (isTerminalPhase(pod.status?.phase)) this.place(uid, undefined);
+    else if (node) this.place(uid, node);
+    else if (!this.assumed.has(uid)) this.place(uid, undefined);
+    if (node) this.assumed.delete(uid);
+    if (!needsScheduling(pod)) this.unschedulable.delete(objectKey(pod));
+    else if (changed) this.queue.add(objectKey(pod));
+  }
+
+  private forget(pod: Pod): void {
+    this.place(pod.metadata.uid!, undefined);
+    this.assumed.delete(pod.metadata.uid!);
+    this.unschedulable.delete(objectKey(pod));
+  }
+
+  /** Moves the pod's count to `node` (or off every node). */
+  private place(uid: string, node: string | undefined): void {
+    const prev = this.placed.get(uid);
+    if (prev === node) return;
+    if (prev !== undefined) this.counts.set(prev, (this.counts.get(prev) ?? 1) - 1);
+    if (node === undefined) this.placed.delete(uid);
+    else {
+      this.placed.set(uid, node);
+      this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
+    }
+  }
+
+  private async sync(key: string): Promise<void> {
+    const pod = this.podInformer.get(key);
+    if (!pod || !needsScheduling(pod) || this.assumed.has(pod.metadata.uid!)) {
+      this.unschedulable.delete(key);
+      return;
+    }
+    const claims = new Map<string, PersistentVolumeClaim>();
+    for (const { name } of claimNames(pod)) {
+      const claim = this.claimInformer.get(`${pod.metadata.namespace}/${name}`);
+      if (claim) claims.set(name, claim);
+    }
+    const result = schedule(pod, { nodes: this.nodeInformer.list(), claims, podCounts: this.counts });
+    if (result.type === 'bind') await this.bind(key, pod, result.node);
+    else await this.reportUnschedulable(key, pod, result.message);
+  }
+
+  private async bind(key: string, pod: Pod, node: string): Promise<void> {
+    const { name, namespace, uid } = pod.metadata;
+    // Counted on the node at once, so concurrent decisions see it (kube-scheduler's "assume").
+    this.assumed.add(uid!);
+    this.place(uid!, node);
+    try {
+      await this.pods.createSubresource(name!, namespace, 'binding', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name, namespace, uid },
+        target: { apiVersion: 'v1', kind: 'Node', name: node },
+      });
+    } catch (err) {
+      this.assumed.delete(uid!);
+      const current = this.podInformer.get(key);
+      if (current?.metadata.uid === uid && !current?.spec?.nodeName) this.place(uid!, undefined);
+      // Gone, being deleted, or bound by someone else: nothing left to do.
+      if (isStatusError(err) && (err.code === 404 || err.code === 409)) return;
+      throw err;
+    }
+    this.unschedulable.delete(key);
+    this.events.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`);
+  }
+
+  private async reportUnschedulable(key: string, pod: Pod, message: string): Promise<void> {
+    this.unschedulable.add(key);
+    const condition = unschedulableCondition(pod, message, nowTimestamp());
+    if (condition) {
+      try {
+        await this.pods.patch(pod.metadata.name!, pod.metadata.namespace, 'strategic', { status: { conditions: [condition] } }, { subresource: 'status' });
+      } catch (err) {
+        if (isStatusError(err) && err.code === 404) return;
+        throw err;
+      }
+    }
+    this.events.event(pod, 'Warning', 'FailedScheduling', message);
+    throw new Unschedulable(message);
+  }
+}

@@ -1,0 +1,165 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Node } from '../../src/api/core/nodes.js';
+import type { PersistentVolumeClaim } from '../../src/api/core/persistentvolumeclaims.js';
+import type { Pod } from '../../src/api/core/pods.js';
+import {
+  needsScheduling,
+  schedule,
+  schedulingInputsChanged,
+  unschedulableCondition,
+  type Snapshot,
+} from '../../src/scheduler/decide.js';
+
+const readyNode = (name: string, extra: { labels?: Record<string, string>; spec?: Node['spec']; ready?: string; pods?: string } = {}): Node => ({
+  metadata: { name, labels: { 'kubernetes.io/hostname': name, ...extra.labels } },
+  spec: extra.spec ?? {},
+  status: {
+    conditions: [{ type: 'Ready', status: extra.ready ?? 'True' }],
+    allocatable: { pods: extra.pods ?? '110' },
+  },
+});
+
+const pod = (spec: Partial<NonNullable<Pod['spec']>> = {}, meta: Partial<Pod['metadata']> = {}): Pod => ({
+  metadata: { name: 'web-0', namespace: 'default', uid: 'u1', ...meta },
+  spec: { containers: [{ name: 'c', image: 'busybox:1.36' }], ...spec },
+  status: { phase: 'Pending' },
+});
+
+const snapshot = (nodes: Node[], extra: Partial<Snapshot> = {}): Snapshot => ({ nodes, claims: new Map(), podCounts: new Map(), ...extra });
+
+const unschedulable = (message: string) => ({ type: 'unschedulable', message });
+
+test('a pod goes to the fitting node with the fewest pods, ties broken by name', () => {
+  const nodes = [readyNode('b'), readyNode('a'), readyNode('c')];
+  assert.deepEqual(schedule(pod(), snapshot(nodes)), { type: 'bind', node: 'a' });
+  const counts = new Map([['a', 3], ['b', 1], ['c', 1]]);
+  assert.deepEqual(schedule(pod(), snapshot(nodes, { podCounts: counts })), { type: 'bind', node: 'b' });
+});
+
+test('without nodes, nothing is available', () => {
+  assert.deepEqual(schedule(pod(), snapshot([])), unschedulable('no nodes available to schedule pods'));
+});
+
+test('spec.nodeSelector must match the node labels', () => {
+  const p = pod({ nodeSelector: { disk: 'ssd' } });
+  assert.deepEqual(
+    schedule(p, snapshot([readyNode('n1')])),
+    unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."),
+  );
+  assert.deepEqual(schedule(p, snapshot([readyNode('n1'), readyNode('n2', { labels: { disk: 'ssd' } })])), { type: 'bind', node: 'n2' });
+});
+
+test('required node affinity: any term, all requirements of a term; matchFields on the node name', () => {
+  const affinity = (terms: unknown[]) => ({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } }) as never;
+  const nodes = [readyNode('n1', { labels: { zone: 'a', cores: '4' } }), readyNode('n2', { labels: { zone: 'b', cores: '16' } })];
+  const bind = (terms: unknown[]) => schedule(pod({ affinity: affinity(terms) }), snapshot(nodes));
+  assert.deepEqual(bind([{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] }]), { type: 'bind', node: 'n2' });
+  assert.deepEqual(bind([{ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }]), { type: 'bind', node: 'n2' });
+  assert.deepEqual(bind([{ matchExpressions: [{ key: 'cores', operator: 'Gt', values: ['8'] }] }]), { type: 'bind', node: 'n2' });
+  assert.deepEqual(bind([{ matchExpressions: [{ key: 'cores', operator: 'Lt', values: ['8'] }] }]), { type: 'bind', node: 'n1' });
+  assert.deepEqual(bind([{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n2'] }] }]), { type: 'bind', node: 'n2' });
+  assert.deepEqual(
+    bind([{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }, { key: 'gpu', operator: 'Exists' }] }, { matchExpressions: [{ key: 'zone', operator: 'DoesNotExist' }] }]),
+    unschedulable("0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."),
+  );
+  // An empty term matches nothing.
+  assert.equal(bind([{}]).type, 'unschedulable');
+});
+
+test('a cordoned node takes only pods tolerating node.kubernetes.io/unschedulable', () => {
+  const nodes = [readyNode('n1', { spec: { unschedulable: true } })];
+  assert.deepEqual(schedule(pod(), snapshot(nodes)), unschedulable('0/1 nodes are available: 1 node(s) were unschedulable.'));
+  const tolerating = pod({ tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] });
+  assert.deepEqual(schedule(tolerating, snapshot(nodes)), { type: 'bind', node: 'n1' });
+});
+
+test('NoSchedule and NoExecute taints must be tolerated; PreferNoSchedule is not a filter', () => {
+  const tainted = readyNode('n1', { spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } });
+  assert.deepEqual(schedule(pod(), snapshot([tainted])), unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: db}.'));
+  for (const toleration of [
+    { key: 'dedicated', operator: 'Equal', value: 'db' },
+    { key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' },
+    { operator: 'Exists' },
+  ])
+    assert.deepEqual(schedule(pod({ tolerations: [toleration] }), snapshot([tainted])), { type: 'bind', node: 'n1' }, JSON.stringify(toleration));
+  assert.equal(schedule(pod({ tolerations: [{ key: 'dedicated', value: 'web' }] }), snapshot([tainted])).type, 'unschedulable');
+  assert.equal(schedule(pod({ tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoExecute' }] }), snapshot([tainted])).type, 'unschedulable');
+  const preferred = readyNode('n1', { spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'PreferNoSchedule' }] } });
+  assert.deepEqual(schedule(pod(), snapshot([preferred])), { type: 'bind', node: 'n1' });
+});
+
+test('a node that is not Ready is treated as tainted not-ready (or unreachable when Unknown)', () => {
+  assert.deepEqual(
+    schedule(pod(), snapshot([readyNode('n1', { ready: 'False' })])),
+    unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.'),
+  );
+  assert.deepEqual(
+    schedule(pod(), snapshot([readyNode('n1', { ready: 'Unknown' })])),
+    unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.'),
+  );
+});
+
+test('reasons are counted per node and sorted', () => {
+  const nodes = [
+    readyNode('n1', { spec: { unschedulable: true } }),
+    readyNode('n2'),
+    readyNode('n3'),
+    readyNode('n4', { pods: '2' }),
+  ];
+  const p = pod({ nodeSelector: { disk: 'ssd' } });
+  assert.deepEqual(
+    schedule(p, snapshot(nodes)),
+    unschedulable("0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector."),
+  );
+  const full = [readyNode('n1', { pods: '2' })];
+  assert.deepEqual(schedule(pod(), snapshot(full, { podCounts: new Map([['n1', 2]]) })), unschedulable('0/1 nodes are available: 1 Too many pods.'));
+});
+
+test('every claim the pod names must exist and not be terminating', () => {
+  const p = pod({ volumes: [{ name: 'www', persistentVolumeClaim: { claimName: 'www-web-0' } }] });
+  const nodes = [readyNode('n1')];
+  assert.deepEqual(schedule(p, snapshot(nodes)), unschedulable('0/1 nodes are available: persistentvolumeclaim "www-web-0" not found.'));
+  const claim: PersistentVolumeClaim = { metadata: { name: 'www-web-0', namespace: 'default' }, spec: {} };
+  assert.deepEqual(schedule(p, snapshot(nodes, { claims: new Map([['www-web-0', claim]]) })), { type: 'bind', node: 'n1' });
+  const deleting = { ...claim, metadata: { ...claim.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
+  assert.deepEqual(
+    schedule(p, snapshot(nodes, { claims: new Map([['www-web-0', deleting]]) })),
+    unschedulable('0/1 nodes are available: persistentvolumeclaim "www-web-0" is being deleted.'),
+  );
+  const ephemeral = pod({ volumes: [{ name: 'scratch', ephemeral: { volumeClaimTemplate: { spec: {} } } }] });
+  assert.deepEqual(
+    schedule(ephemeral, snapshot(nodes)),
+    unschedulable('0/1 nodes are available: waiting for ephemeral volume controller to create the persistentvolumeclaim "web-0-scratch".'),
+  );
+});
+
+test('the scheduler takes unbound, live, ungated pods that name it or no scheduler', () => {
+  assert.equal(needsScheduling(pod()), true);
+  assert.equal(needsScheduling(pod({ schedulerName: 'default-scheduler' })), true);
+  assert.equal(needsScheduling(pod({ schedulerName: 'other' })), false);
+  assert.equal(needsScheduling(pod({ nodeName: 'n1' })), false);
+  assert.equal(needsScheduling(pod({ schedulingGates: [{ name: 'wait' }] })), false);
+  assert.equal(needsScheduling(pod({}, { deletionTimestamp: '2026-01-01T00:00:00Z' })), false);
+  assert.equal(needsScheduling({ ...pod(), status: { phase: 'Failed' } }), false);
+});
+
+test('PodScheduled=False is written once per message, keeping its transition time', () => {
+  const first = unschedulableCondition(pod(), 'no nodes available to schedule pods', '2026-01-01T00:00:00Z');
+  assert.deepEqual(first, {
+    type: 'PodScheduled',
+    status: 'False',
+    reason: 'Unschedulable',
+    message: 'no nodes available to schedule pods',
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+  });
+  const marked = { ...pod(), status: { phase: 'Pending', conditions: [first!] } };
+  assert.equal(unschedulableCondition(marked, 'no nodes available to schedule pods', '2026-01-01T00:01:00Z'), undefined);
+  assert.equal(unschedulableCondition(marked, 'other', '2026-01-01T00:01:00Z')?.lastTransitionTime, '2026-01-01T00:00:00Z');
+});
+
+test('only changes outside status bring a pod back to the scheduler', () => {
+  const p = pod();
+  assert.equal(schedulingInputsChanged(p, { ...p, metadata: { ...p.metadata, resourceVersion: '9' }, status: { phase: 'Pending', conditions: [] } }), false);
+  assert.equal(schedulingInputsChanged(p, { ...p, spec: { ...p.spec!, nodeSelector: { a: 'b' } } }), true);
+});
