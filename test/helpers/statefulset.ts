@@ -164,6 +164,9 @@ export function simulate(b: Berth, ns: string, pod: string, state: string): void
 export interface PodEvent {
   type: string;
   name: string;
+  /** The apps.kubernetes.io/pod-index label and spec.hostname: the pod's identity. */
+  index?: string;
+  hostname?: string;
   ready: boolean;
   terminating: boolean;
 }
@@ -205,6 +208,8 @@ export function recordPodEvents(client: Client, ns: string): PodRecorder {
         events.push({
           type: ev.type,
           name: ev.object.metadata.name,
+          index: ev.object.metadata.labels?.['apps.kubernetes.io/pod-index'],
+          hostname: ev.object.spec?.hostname,
           ready: (ev.object.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
           terminating: !!ev.object.metadata.deletionTimestamp,
         });
