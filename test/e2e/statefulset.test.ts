@@ -55,6 +55,8 @@ describe('StatefulSet', () => {
     assert.match(describe, /create Claim www-web-0 Pod web-0 in StatefulSet web success/);
     assert.match(describe, /create Pod web-1 in StatefulSet web successful/);
     assert.match(describe, /Pods Status:\s+3 Running/);
+    // Claims reach the scheduler no later than their pods: no pod ever waited for one.
+    assert.equal(suite.b.k(['get', 'events', '-n', ns, '--field-selector', 'reason=FailedScheduling', '-o', 'name']), '');
   });
 
   test('OrderedReady: scale up in order, each after its predecessor is Ready; scale down from the highest', async () => {

@@ -11,7 +11,8 @@ import { deepEqual, nowTimestamp } from '../../machinery/objects.js';
 import { labelSelectorFromObject } from '../../machinery/selectors.js';
 import { desiredClaimOwners, grownStorage, isStale } from './claims.js';
 import {
-  claimsFor,
+  claimFor,
+  claimName,
   claimTemplates,
   controllerOf,
   identityMismatch,
@@ -332,10 +333,12 @@ function claimPods(set: StatefulSet, pods: Pod[], deleting: boolean, actions: Ac
  * being deleted or still belongs to an earlier pod of this name.
  */
 function createClaims(set: StatefulSet, pod: Pod, claims: Map<string, Claim>, actions: Action[], forNewPod: boolean): Blocker | undefined {
-  for (const claim of claimsFor(set, ordinalOf(pod))) {
-    const name = claim.metadata.name!;
+  const ordinal = ordinalOf(pod);
+  for (const template of claimTemplates(set)) {
+    const name = claimName(template, set, ordinal);
     const existing = claims.get(name);
     if (!existing) {
+      const claim = claimFor(set, template, ordinal);
       const owners = desiredClaimOwners(set, forNewPod ? undefined : pod, claim);
       if (owners.length) claim.metadata.ownerReferences = owners;
       actions.push({ type: 'createClaim', claim, pod: pod.metadata.name! });
@@ -351,16 +354,16 @@ function createClaims(set: StatefulSet, pod: Pod, claims: Map<string, Claim>, ac
 
 /** Retention owners and template growth for the claims of an existing pod. */
 function reconcileClaims(set: StatefulSet, pod: Pod, claims: Map<string, Claim>, actions: Action[]): void {
-  const templates = claimTemplates(set);
-  claimsFor(set, ordinalOf(pod)).forEach((want, i) => {
-    const claim = claims.get(want.metadata.name!);
-    if (!claim || isTerminating(claim)) return;
+  const ordinal = ordinalOf(pod);
+  for (const template of claimTemplates(set)) {
+    const claim = claims.get(claimName(template, set, ordinal));
+    if (!claim || isTerminating(claim)) continue;
     const owners = desiredClaimOwners(set, pod, claim);
     if (!sameOwners(owners, claim.metadata.ownerReferences ?? [])) actions.push({ type: 'setClaimOwners', claim, ownerReferences: owners });
     // Only a bound claim may change its request; a pending one grows once it binds.
-    const storage = inOrdinalRange(set, ordinalOf(pod)) && claim.status?.phase === 'Bound' ? grownStorage(templates[i] as Claim, claim) : undefined;
+    const storage = inOrdinalRange(set, ordinal) && claim.status?.phase === 'Bound' ? grownStorage(template as Claim, claim) : undefined;
     if (storage) actions.push({ type: 'resizeClaim', claim, storage, pod: pod.metadata.name! });
-  });
+  }
 }
 
 function sameOwners(a: OwnerReference[], b: OwnerReference[]): boolean {

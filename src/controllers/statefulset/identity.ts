@@ -111,23 +111,27 @@ export function isHealthy(pod: Pod): boolean {
 
 // --- what an ordinal gets ---------------------------------------------------------------
 
-/** The claims of one ordinal, from the templates: selector labels added, as Kubernetes names and labels them. */
+type ClaimTemplate = ReturnType<typeof claimTemplates>[number];
+
+/** The claim of one ordinal from one template: selector labels added, as Kubernetes names and labels it. */
+export function claimFor(set: StatefulSet, template: ClaimTemplate, ordinal: number): Claim {
+  const tmpl = structuredClone(template) as Claim;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      ...(tmpl.metadata ?? {}),
+      name: claimName(template, set, ordinal),
+      namespace: set.metadata.namespace,
+      labels: { ...(tmpl.metadata?.labels ?? {}), ...(set.spec?.selector?.matchLabels ?? {}) },
+    },
+    spec: tmpl.spec,
+  };
+}
+
+/** The claims of one ordinal, one per template. */
 export function claimsFor(set: StatefulSet, ordinal: number): Claim[] {
-  const matchLabels = set.spec?.selector?.matchLabels ?? {};
-  return claimTemplates(set).map((t) => {
-    const tmpl = structuredClone(t) as Claim;
-    return {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: {
-        ...(tmpl.metadata ?? {}),
-        name: claimName(t, set, ordinal),
-        namespace: set.metadata.namespace,
-        labels: { ...(tmpl.metadata?.labels ?? {}), ...matchLabels },
-      },
-      spec: tmpl.spec,
-    };
-  });
+  return claimTemplates(set).map((t) => claimFor(set, t, ordinal));
 }
 
 /** The pod of one ordinal at a revision: the template, its identity, and a volume per claim template. */

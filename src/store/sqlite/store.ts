@@ -211,18 +211,30 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Tells watchers about committed events in revision order across all of them (a claim committed
+   * before a pod reaches its watchers before the pod does), then about the new revision.
+   */
   private notify(events: StoreEvent[]): void {
-    for (const w of this.watchers) {
-      const mine = events.filter((e) => e.kv.key >= w.prefix && e.kv.key < w.end);
+    const drop = (w: Watcher, err: unknown) => {
+      // A watcher that throws is dropped rather than allowed to break the commit path.
+      this.watchers.delete(w);
+      w.handlers.closed?.(err as Error);
+    };
+    for (const e of events)
+      for (const w of this.watchers)
+        if (e.kv.key >= w.prefix && e.kv.key < w.end)
+          try {
+            w.handlers.events([e]);
+          } catch (err) {
+            drop(w, err);
+          }
+    for (const w of this.watchers)
       try {
-        if (mine.length) w.handlers.events(mine);
         w.handlers.progress?.(this.currentRevision);
       } catch (err) {
-        // A watcher that throws is dropped rather than allowed to break the commit path.
-        this.watchers.delete(w);
-        w.handlers.closed?.(err as Error);
+        drop(w, err);
       }
-    }
   }
 
   async watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Promise<Watch> {
