@@ -17,9 +17,9 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export function startServer(dataDir: string, args: string[] = []): Promise<Running> {
+export function startServer(dataDir: string, runtime: 'simulated' | 'none' = 'simulated'): Promise<Running> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--port', '0', '--runtime', 'simulated', '--log-level', 'warn', ...args], {
+  const proc = spawn(process.execPath, [MAIN, 'up', '--data-dir', dataDir, '--port', '0', '--runtime', runtime, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolveReady, reject) => {

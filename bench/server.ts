@@ -73,6 +73,7 @@ async function main(): Promise<void> {
 
   const ceiling = await storeCeiling();
 
+  // Start-up and idle memory of all of berth (API server, controllers, scheduler, simulated node).
   const coldDir = mkdtempSync(join(tmpdir(), 'berth-bench-cold-'));
   const first = await startServer(coldDir);
   await first.stop();
@@ -82,11 +83,18 @@ async function main(): Promise<void> {
     starts.push(s.readyMs);
     await s.stop();
   }
+  const idle = await startServer(coldDir);
+  await new Promise((r) => setTimeout(r, 2000));
+  const idleRss = rssMb(idle.pid);
+  await idle.stop();
   rmSync(coldDir, { recursive: true, force: true });
+
+  // The load runs without a node (`--runtime none`): these are the API server's figures, not the
+  // scheduler's and node agent's work on 10,000 pods.
 
   // The same creates from wrk, a C load generator, so the server gets most of the machine's CPU.
   const wrkDir = mkdtempSync(join(tmpdir(), 'berth-bench-wrk-'));
-  const wrkServer = await startServer(wrkDir);
+  const wrkServer = await startServer(wrkDir, 'none');
   const wrk = spawnSync(
     'wrk',
     ['-t2', `-c${CONCURRENCY}`, '-d10s', '-s', join(ROOT, 'bench/create-pods.lua'), wrkServer.url],
@@ -98,9 +106,7 @@ async function main(): Promise<void> {
   if (/Non-2xx/.test(wrk.stdout ?? '')) throw new Error(`wrk saw failed requests:\n${wrk.stdout}`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
-  const server = await startServer(dataDir);
-  await new Promise((r) => setTimeout(r, 2000));
-  const idleRss = rssMb(server.pid);
+  const server = await startServer(dataDir, 'none');
   const { client, transport } = adminClient(dataDir, server.url);
   const pods = client.resource({ group: '', version: 'v1', resource: 'pods', namespaced: true });
   const cms = client.resource({ group: '', version: 'v1', resource: 'configmaps', namespaced: true });

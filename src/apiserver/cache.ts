@@ -120,7 +120,8 @@ export class WatchCache {
     }
     if (!out.length) return;
     this.history.push(...out);
-    if (this.history.length > HISTORY) {
+    // Trimmed in bulk once it has twice what it keeps, so a write does not copy the whole ring.
+    if (this.history.length >= 2 * HISTORY) {
       const drop = this.history.length - HISTORY;
       this.oldest = this.history[drop - 1].revision;
       this.history = this.history.slice(drop);

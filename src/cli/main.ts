@@ -28,7 +28,7 @@ program
   .option('--data-dir <dir>', 'where state, credentials and volumes live', defaultDataDir)
   .option('--host <address>', 'address the API server listens on', '127.0.0.1')
   .option('--port <n>', 'port of the API server (0: any free port)', port, 6443)
-  .addOption(new Option('--runtime <runtime>', 'how pods run').choices(['simulated', 'runc']).default('runc'))
+  .addOption(new Option('--runtime <runtime>', 'how pods run (none: no node, only the control plane)').choices(['simulated', 'runc', 'none']).default('runc'))
   .option('--node-name <name>', 'name of the node pods run on', nodeName, nodeNameFromHostname(hostname()))
   .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
   .action(async (opts: UpOptions) => {

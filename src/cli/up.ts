@@ -19,7 +19,7 @@ export interface UpOptions {
   dataDir: string;
   host: string;
   port: number;
-  runtime: 'simulated' | 'runc';
+  runtime: 'simulated' | 'runc' | 'none';
   nodeName: string;
   logLevel: string;
 }
@@ -43,7 +43,7 @@ export async function up(opts: UpOptions): Promise<void> {
     new NamespaceController(client, server.kinds, log.child({ component: 'namespace-controller' })),
     new StatefulSetController(client, log.child({ component: 'statefulset-controller' })),
   ];
-  // The runc runtime is not built yet: with it there is no node, and pods stay Pending.
+  // With `none` (and runc, which is not built yet) there is no node and no scheduler: pods stay Pending.
   if (opts.runtime === 'simulated') {
     const runtime = new SimulatedRuntime({ podCIDR: POD_CIDR, hostIP: NODE_ADDRESS });
     const node = { nodeName: opts.nodeName, address: NODE_ADDRESS, podCIDR: POD_CIDR, dataDir: opts.dataDir, runtime };

@@ -221,14 +221,27 @@ export class SqliteStore implements Store {
       this.watchers.delete(w);
       w.handlers.closed?.(err as Error);
     };
-    for (const e of events)
-      for (const w of this.watchers)
-        if (e.kv.key >= w.prefix && e.kv.key < w.end)
-          try {
-            w.handlers.events([e]);
-          } catch (err) {
-            drop(w, err);
-          }
+    // Consecutive events for the same watchers go out as one batch.
+    let run: StoreEvent[] = [];
+    let runWatchers: Watcher[] = [];
+    const flush = () => {
+      for (const w of runWatchers)
+        try {
+          if (this.watchers.has(w)) w.handlers.events(run);
+        } catch (err) {
+          drop(w, err);
+        }
+    };
+    for (const e of events) {
+      const matching = [...this.watchers].filter((w) => e.kv.key >= w.prefix && e.kv.key < w.end);
+      if (matching.length !== runWatchers.length || matching.some((w, i) => w !== runWatchers[i])) {
+        flush();
+        run = [];
+        runWatchers = matching;
+      }
+      run.push(e);
+    }
+    flush();
     for (const w of this.watchers)
       try {
         w.handlers.progress?.(this.currentRevision);
