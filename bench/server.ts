@@ -2,7 +2,8 @@
 // through the HTTP API with concurrent clients and the same directly on the
 // store (the ceiling), list latency for 10,000 pods, watch delivery latency,
 // cold start to ready and idle RSS.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,6 +69,25 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+function wrkCreates(url: string, dataDir: string): number {
+  const wrk = spawnSync('wrk', ['-t2', `-c${CONCURRENCY}`, '-d10s', '-s', join(ROOT, 'bench/create-pods.lua'), url], {
+    encoding: 'utf8',
+    env: { ...process.env, BERTH_TOKEN: readFileSync(join(dataDir, 'pki/admin.token'), 'utf8').trim() },
+  });
+  if (/Non-2xx/.test(wrk.stdout ?? '')) throw new Error(`wrk saw failed requests:\n${wrk.stdout}`);
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout ?? '')?.[1] ?? NaN);
+}
+
+function startEcho(pki: string): Promise<{ url: string; stop(): void }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/echo-server.ts'), pki], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolveUp) =>
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const m = /listening on (\S+)/.exec(line);
+      if (m) resolveUp({ url: m[1], stop: () => proc.kill() });
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   console.log(`berth server benchmark (${N_WRITES} writes, ${CONCURRENCY} concurrent clients, node ${process.version})`);
 
@@ -95,15 +115,13 @@ async function main(): Promise<void> {
   // The same creates from wrk, a C load generator, so the server gets most of the machine's CPU.
   const wrkDir = mkdtempSync(join(tmpdir(), 'berth-bench-wrk-'));
   const wrkServer = await startServer(wrkDir, 'none');
-  const wrk = spawnSync(
-    'wrk',
-    ['-t2', `-c${CONCURRENCY}`, '-d10s', '-s', join(ROOT, 'bench/create-pods.lua'), wrkServer.url],
-    { encoding: 'utf8', env: { ...process.env, BERTH_TOKEN: readFileSync(join(wrkDir, 'pki/admin.token'), 'utf8').trim() } },
-  );
+  const wrkRate = wrkCreates(wrkServer.url, wrkDir);
   await wrkServer.stop();
+  // The comparison: the same load on a bare HTTPS server that only parses and answers the JSON.
+  const echo = await startEcho(join(wrkDir, 'pki'));
+  const echoRate = wrkCreates(echo.url, wrkDir);
+  echo.stop();
   rmSync(wrkDir, { recursive: true, force: true });
-  const wrkRate = Number(/Requests\/sec:\s+([\d.]+)/.exec(wrk.stdout ?? '')?.[1] ?? NaN);
-  if (/Non-2xx/.test(wrk.stdout ?? '')) throw new Error(`wrk saw failed requests:\n${wrk.stdout}`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
   const server = await startServer(dataDir, 'none');
@@ -176,6 +194,11 @@ async function main(): Promise<void> {
       ['updates/s, store directly (ceiling)', ceiling.updates.toFixed(0), ''],
       ['creates/s, store directly, one writer', ceiling.serialCreates.toFixed(0), 'an fsync per write'],
       ['creates/s, pods through HTTPS (wrk)', wrkRate.toFixed(0), `${((100 * wrkRate) / ceiling.creates).toFixed(0)}% of the store; target >= 2000 and >= 50%`],
+      [
+        '  the same load on a bare HTTPS JSON echo server',
+        echoRate.toFixed(0),
+        `${((100 * echoRate) / ceiling.creates).toFixed(0)}% of the store: the most any HTTPS JSON API in node gets here`,
+      ],
       ['creates/s, pods through HTTPS (berth client)', httpCreates.toFixed(0), `${((100 * httpCreates) / ceiling.creates).toFixed(0)}% of the store`],
       ['updates/s, pod patches through HTTPS', httpUpdates.toFixed(0), `${((100 * httpUpdates) / ceiling.updates).toFixed(0)}% of the store`],
       ['list 10,000 pods, p50', ms(pct(listTimes, 50)), `p99 ${ms(pct(listTimes, 99))}, ${(listBytes / 1e6).toFixed(0)} MB; target < 300 ms`],
