@@ -14,21 +14,16 @@ import {
   nodeAffinityFor,
   sourcePath,
   volumesDir,
+  type ProvisionerOptions,
 } from './provisioner.js';
 
 export const LOCAL_PATH_PROVISIONER = 'berth.dev/local-path';
-
-export interface LocalPathOptions {
-  dataDir: string;
-  /** The node volumes are made on when a claim has no selected node (Immediate binding). */
-  nodeName: string;
-}
 
 export class LocalPathProvisioner implements Provisioner {
   readonly name = LOCAL_PATH_PROVISIONER;
   private readonly root: string;
 
-  constructor(private readonly options: LocalPathOptions) {
+  constructor(private readonly options: ProvisionerOptions) {
     this.root = volumesDir(options.dataDir);
   }
 

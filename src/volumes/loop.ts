@@ -16,6 +16,7 @@ import {
   nodeAffinityFor,
   roundUp,
   volumesDir,
+  type ProvisionerOptions,
 } from './provisioner.js';
 import { findTool, runTool } from './tools.js';
 
@@ -33,17 +34,11 @@ export function loopImageBytes(requested: bigint): bigint {
   return bytes < MIN_LOOP_BYTES ? MIN_LOOP_BYTES : bytes;
 }
 
-export interface LoopOptions {
-  dataDir: string;
-  /** The node volumes are made on when a claim has no selected node (Immediate binding). */
-  nodeName: string;
-}
-
 export class LoopProvisioner implements Provisioner {
   readonly name = LOOP_PROVISIONER;
   private readonly root: string;
 
-  constructor(private readonly options: LoopOptions) {
+  constructor(private readonly options: ProvisionerOptions) {
     this.root = volumesDir(options.dataDir);
   }
 

@@ -99,3 +99,9 @@ export function roundUp(bytes: bigint, unit: bigint): bigint {
 export function sourcePath(pv: v1.PersistentVolume): string | undefined {
   return pv.spec?.local?.path ?? pv.spec?.hostPath?.path;
 }
+
+/** Where a provisioner keeps volumes, and the node they are made on when a claim names none (Immediate binding). */
+export interface ProvisionerOptions {
+  dataDir: string;
+  nodeName: string;
+}
