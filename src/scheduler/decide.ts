@@ -7,9 +7,9 @@ import type * as v1 from 'kubernetes-types/core/v1.js';
 import type { Node } from '../api/core/nodes.js';
 import type { PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
 import type { Pod } from '../api/core/pods.js';
+import { matchesNodeSelectorTerms } from '../machinery/nodeaffinity.js';
 import { deepEqual } from '../machinery/objects.js';
 import { isTerminalPhase } from '../node/status.js';
-import { Selector, type LabelOperator, type Requirement } from '../machinery/selectors.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -116,42 +116,13 @@ function tolerates(tolerations: readonly v1.Toleration[], taint: v1.Taint): bool
   });
 }
 
-const NODE_OPERATORS: Record<string, LabelOperator> = {
-  In: 'in',
-  NotIn: 'notin',
-  Exists: 'exists',
-  DoesNotExist: '!',
-  Gt: 'gt',
-  Lt: 'lt',
-};
 
 /** spec.nodeSelector, then the required node affinity: any term, each term all of its requirements. */
 function matchesNodeSelectorAndAffinity(pod: Pod, node: Node): boolean {
   const labels = node.metadata.labels ?? {};
   for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
   const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (!terms) return true;
-  const fields = { 'metadata.name': node.metadata.name! };
-  return terms.some((term) => {
-    const exprs = term.matchExpressions ?? [];
-    const fieldExprs = term.matchFields ?? [];
-    // An empty term matches no objects.
-    if (!exprs.length && !fieldExprs.length) return false;
-    const labelSelector = nodeSelectorRequirements(exprs);
-    const fieldSelector = nodeSelectorRequirements(fieldExprs);
-    return !!labelSelector?.matches(labels) && !!fieldSelector?.matches(fields);
-  });
-}
-
-/** A NodeSelectorRequirement list as a selector; undefined (matches nothing) when one is invalid. */
-function nodeSelectorRequirements(exprs: readonly v1.NodeSelectorRequirement[]): Selector | undefined {
-  const requirements: Requirement[] = [];
-  for (const e of exprs) {
-    const operator = NODE_OPERATORS[e.operator];
-    if (!operator) return undefined;
-    requirements.push({ key: e.key, operator, values: e.values ?? [] });
-  }
-  return Selector.of(requirements);
+  return !terms || matchesNodeSelectorTerms(terms, { name: node.metadata.name!, labels });
 }
 
 /**
