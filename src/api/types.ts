@@ -50,6 +50,17 @@ export interface ScaleDef<T> {
   selector(obj: T): string;
 }
 
+/**
+ * What admission may read of other kinds: the server's watch caches, read-only (kube-apiserver's
+ * admission plugins read informer listers the same way). Objects returned must not be modified.
+ */
+export interface AdmissionContext {
+  /** The object, or undefined when there is none (`namespace` is ignored for cluster-scoped kinds). */
+  get(group: string, resource: string, namespace: string | undefined, name: string): KubeObject | undefined;
+  /** Every object of the kind, in all namespaces unless one is given. */
+  list(group: string, resource: string, namespace?: string): KubeObject[];
+}
+
 export interface KindDef<T extends KubeObject = KubeObject> {
   group: string; // '' for core
   version: string;
@@ -81,6 +92,14 @@ export interface KindDef<T extends KubeObject = KubeObject> {
   validateUpdate?(obj: T, old: T): FieldError[];
   /** Validation of a status update. */
   validateStatusUpdate?(obj: T, old: T): FieldError[];
+  /**
+   * Mutating admission: runs on creates and updates of the object itself (not its subresources),
+   * after defaulting and before the strategy hooks and validation; `old` is undefined on create.
+   * May change `obj`; denies by throwing a StatusError (Forbidden).
+   */
+  mutatingAdmission?(obj: T, old: T | undefined, ctx: AdmissionContext): void;
+  /** Validating admission: runs like mutatingAdmission, but after validation; must not change `obj`. */
+  validatingAdmission?(obj: T, old: T | undefined, ctx: AdmissionContext): void;
   /** Field selectors beyond metadata.name and metadata.namespace. */
   fieldSelectors?: Record<string, (obj: T) => string | undefined>;
   /** The grace period a delete waits for before the object goes (0: at once), given the

@@ -3,7 +3,7 @@
 // finalizers, list pagination and filtered watches. Everything kind-specific
 // comes from the KindDef.
 import { randomUUID } from 'node:crypto';
-import type { KindDef, KubeObject } from '../api/types.js';
+import type { AdmissionContext, KindDef, KubeObject } from '../api/types.js';
 import {
   alreadyExists,
   badRequest,
@@ -106,6 +106,8 @@ export interface ResourceDeps {
   unknownFields(def: KindDef, obj: unknown): string[];
   /** Allocates what the object needs from shared pools (service IPs, node ports); returns the release. */
   allocate(def: KindDef, key: string, obj: KubeObject): () => void;
+  /** Read-only lookups of other kinds, for the kinds' admission hooks. */
+  admission: AdmissionContext;
 }
 
 const ORPHAN = 'orphan';
@@ -324,6 +326,7 @@ export class ResourceStorage implements Storage {
     else delete meta.generation;
     if (this.def.statusSubresource && !this.def.keepStatusOnCreate) delete obj.status;
     this.def.defaults?.(obj);
+    this.def.mutatingAdmission?.(obj, undefined, this.deps.admission);
     this.def.prepareForCreate?.(obj);
     if (!ctx.applying) this.recordManagedFields(undefined, obj, ctx);
     const metaErrs = this.validateMetadata(obj);
@@ -334,6 +337,7 @@ export class ResourceStorage implements Storage {
     try {
       const errs = this.def.validate?.(obj) ?? [];
       if (errs.length) throw this.invalid(obj, errs);
+      this.def.validatingAdmission?.(obj, undefined, this.deps.admission);
       if (ctx.dryRun) return toEntry(key, obj);
       const kv = await this.store.create(key, JSON.stringify(obj));
       return this.fromStore(kv);
@@ -416,6 +420,7 @@ export class ResourceStorage implements Storage {
       else errs.push(...this.validateMetadata(next), ...((!ctx.storageUpdate && this.def.validateUpdate?.(next, old)) || []));
     }
     if (errs.length) throw this.invalid(next, errs);
+    if (!subresource && !ctx.storageUpdate) this.def.validatingAdmission?.(next, old, this.deps.admission);
     if (deepEqual(next, old)) return cur;
     const finalize =
       old.metadata.deletionTimestamp &&
@@ -451,6 +456,8 @@ export class ResourceStorage implements Storage {
         else next.status = old.status;
       }
       this.def.defaults?.(next);
+      // Storage-level updates (pods/binding) skip admission, as Kubernetes' GuaranteedUpdate does.
+      if (!withStatus) this.def.mutatingAdmission?.(next, old, this.deps.admission);
       this.def.prepareForUpdate?.(next, old);
       if (this.def.generation) {
         m.generation = o.generation ?? 1;

@@ -3,7 +3,7 @@
 import type { Server } from 'node:https';
 import type { Logger } from 'pino';
 import { kinds as allKinds } from '../api/registry.js';
-import type { KindDef, KubeObject } from '../api/types.js';
+import type { AdmissionContext, KindDef, KubeObject } from '../api/types.js';
 import { firstServiceIP, parseServiceCIDR, ServiceAllocator, type ServiceRange } from './allocators.js';
 import { forbidden, notFound } from '../machinery/errors.js';
 import { definitionName, unknownFieldPaths } from '../machinery/schema.js';
@@ -60,6 +60,7 @@ export class ApiServer implements Registry {
         const definition = definitionName(def.group, def.version, def.kind);
         return definition ? unknownFieldPaths(obj, definition) : [];
       },
+      admission: server.admissionContext(),
     };
     await Promise.all(
       server.kinds
@@ -111,6 +112,21 @@ export class ApiServer implements Registry {
     const s = this.storages.get(storageKey(group, version, resource));
     if (!s) throw new Error(`no storage for ${resource}.${group}/${version}`);
     return s;
+  }
+
+  /** Admission's view of other kinds: their watch caches, by group and resource (one version each). */
+  private admissionContext(): AdmissionContext {
+    const storage = (group: string, resource: string): ResourceStorage => {
+      for (const s of this.storages.values()) if (s.gr.group === group && s.gr.resource === resource) return s;
+      throw new Error(`no storage for ${resource}.${group}`);
+    };
+    return {
+      get: (group, resource, namespace, name) => storage(group, resource).tryGet(namespace, name)?.obj,
+      list: (group, resource, namespace) => {
+        const s = storage(group, resource);
+        return s.cache.list(s.listPrefix(namespace)).map((e) => e.obj);
+      },
+    };
   }
 
   /** NamespaceLifecycle admission: content only in namespaces that exist and are not terminating. */

@@ -31,6 +31,7 @@ program
   .addOption(new Option('--runtime <runtime>', 'how pods run (none: no node, only the control plane)').choices(['simulated', 'runc', 'none']).default('runc'))
   .option('--node-name <name>', 'name of the node pods run on', nodeName, nodeNameFromHostname(hostname()))
   .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+  .option('--no-default-storage-class', 'create the local-path StorageClass without marking it the default (claims without a class get none)')
   .action(async (opts: UpOptions) => {
     await up(opts);
   });

@@ -14,6 +14,10 @@ import { NodeAgent } from '../node/agent.js';
 import { NODE_ADDRESS, POD_CIDR } from '../node/nodestatus.js';
 import { SimulatedRuntime } from '../node/runtime/simulated.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { LocalPathProvisioner } from '../volumes/localpath.js';
+import { LoopProvisioner, loopDevicesAvailable } from '../volumes/loop.js';
+import { VolumeController } from '../controllers/volume/controller.js';
+import { berthStorageClasses, ensureStorageClasses } from './storageclasses.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -22,6 +26,8 @@ export interface UpOptions {
   runtime: 'simulated' | 'runc' | 'none';
   nodeName: string;
   logLevel: string;
+  /** Mark `local-path` as the default StorageClass when creating it (`--no-default-storage-class`: not). */
+  defaultStorageClass: boolean;
 }
 
 /** What `berth up` runs in process next to the API server. */
@@ -38,10 +44,15 @@ export async function up(opts: UpOptions): Promise<void> {
   const store = new SqliteStore(join(opts.dataDir, 'state.db'));
   const server = await ApiServer.start({ store, credentials, host: opts.host, port: opts.port, log: log.child({ component: 'apiserver' }) });
   const client = new Client(new InProcessTransport(server.handler));
+  const loop = await loopDevicesAvailable();
+  await ensureStorageClasses(client, berthStorageClasses({ defaultClass: opts.defaultStorageClass, loop }));
+  const volumeOptions = { dataDir: opts.dataDir, nodeName: opts.nodeName };
+  const provisioners = [new LocalPathProvisioner(volumeOptions), ...(loop ? [new LoopProvisioner(volumeOptions)] : [])];
   const controllers: Component[] = [
     new GarbageCollector(client, server.kinds, log.child({ component: 'garbage-collector' })),
     new NamespaceController(client, server.kinds, log.child({ component: 'namespace-controller' })),
     new StatefulSetController(client, log.child({ component: 'statefulset-controller' })),
+    new VolumeController(client, provisioners, log.child({ component: 'persistentvolume-controller' })),
   ];
   // With `none` (and runc, which is not built yet) there is no node and no scheduler: pods stay Pending.
   if (opts.runtime === 'simulated') {

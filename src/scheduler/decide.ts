@@ -5,7 +5,9 @@
 // Messages are kube-scheduler's, so `kubectl describe pod` reads the same.
 import type * as v1 from 'kubernetes-types/core/v1.js';
 import type { Node } from '../api/core/nodes.js';
-import type { PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
+import { storageClassOf, type PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
+import type { PersistentVolume } from '../api/core/persistentvolumes.js';
+import type { StorageClass } from '../api/storage/storageclasses.js';
 import type { Pod } from '../api/core/pods.js';
 import { matchesNodeSelectorTerms } from '../machinery/nodeaffinity.js';
 import { deepEqual } from '../machinery/objects.js';
@@ -13,7 +15,16 @@ import { isTerminalPhase } from '../node/status.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
-export type ScheduleResult = { type: 'bind'; node: string } | { type: 'unschedulable'; message: string };
+export type ScheduleResult =
+  | { type: 'bind'; node: string }
+  /** The node is chosen, but these WaitForFirstConsumer claims must be bound there first (VolumeBinding PreBind). */
+  | { type: 'bindVolumes'; node: string; claims: string[] }
+  | { type: 'unschedulable'; message: string };
+
+export interface Lookup<T> {
+  get(name: string): T | undefined;
+  values(): Iterable<T>;
+}
 
 export interface Snapshot {
   nodes: readonly Node[];
@@ -21,6 +32,23 @@ export interface Snapshot {
   claims: ReadonlyMap<string, PersistentVolumeClaim>;
   /** Pods (not finished) assigned to each node, including pods bound but not yet observed. */
   podCounts: ReadonlyMap<string, number>;
+  /** PersistentVolumes and StorageClasses by name (VolumeBinding); a Map or an informer's cache. */
+  volumes?: Lookup<PersistentVolume>;
+  classes?: Lookup<StorageClass>;
+}
+
+/** A claim is bound once the volume controller completed it. */
+function isBound(claim: PersistentVolumeClaim): boolean {
+  return !!claim.spec?.volumeName && claim.status?.phase === 'Bound';
+}
+
+/** The unbound claims of the pod whose class binds on first consumer (the rest were checked by PreFilter). */
+function delayedClaims(pod: Pod, snapshot: Snapshot): string[] {
+  if (!snapshot.classes) return [];
+  return claimNames(pod)
+    .map(({ name }) => snapshot.claims.get(name)!)
+    .filter((c) => !isBound(c))
+    .map((c) => c.metadata.name!);
 }
 
 /** Whether this scheduler should place the pod: unbound, not going away, ours, not gated. */
@@ -34,7 +62,7 @@ export function needsScheduling(pod: Pod): boolean {
 export function schedule(pod: Pod, snapshot: Snapshot): ScheduleResult {
   const total = snapshot.nodes.length;
   if (total === 0) return { type: 'unschedulable', message: 'no nodes available to schedule pods' };
-  const claimProblem = checkClaims(pod, snapshot.claims);
+  const claimProblem = checkClaims(pod, snapshot);
   if (claimProblem) return { type: 'unschedulable', message: `0/${total} nodes are available: ${claimProblem}.` };
 
   const reasons = new Map<string, number>();
@@ -42,11 +70,14 @@ export function schedule(pod: Pod, snapshot: Snapshot): ScheduleResult {
   for (const node of snapshot.nodes) {
     const name = node.metadata.name!;
     const pods = snapshot.podCounts.get(name) ?? 0;
-    const reason = filter(pod, node, pods);
+    const reason = filter(pod, node, pods) ?? volumeFilter(pod, node, snapshot);
     if (reason) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     else if (!best || pods < best.pods || (pods === best.pods && name < best.name)) best = { name, pods };
   }
-  if (best) return { type: 'bind', node: best.name };
+  if (best) {
+    const delayed = delayedClaims(pod, snapshot);
+    return delayed.length ? { type: 'bindVolumes', node: best.name, claims: delayed } : { type: 'bind', node: best.name };
+  }
   // FitError: a histogram of the reasons, sorted as strings.
   const histogram = [...reasons].map(([reason, n]) => `${n} ${reason}`).sort();
   return { type: 'unschedulable', message: `0/${total} nodes are available: ${histogram.join(', ')}.` };
@@ -63,16 +94,52 @@ export function claimNames(pod: Pod): { name: string; ephemeral: boolean }[] {
   return names;
 }
 
-/** Every claim the pod's volumes name must exist and not be going away (VolumeBinding PreFilter). */
-function checkClaims(pod: Pod, claims: Snapshot['claims']): string | undefined {
+/**
+ * VolumeBinding PreFilter: every claim the pod's volumes name must exist and not be going away, and
+ * one that is unbound must be of a class that binds on first consumer.
+ */
+function checkClaims(pod: Pod, snapshot: Snapshot): string | undefined {
+  let unboundImmediate = false;
   for (const { name, ephemeral } of claimNames(pod)) {
-    const claim = claims.get(name);
+    const claim = snapshot.claims.get(name);
     if (!claim) {
       return ephemeral
         ? `waiting for ephemeral volume controller to create the persistentvolumeclaim "${name}"`
         : `persistentvolumeclaim "${name}" not found`;
     }
     if (claim.metadata.deletionTimestamp) return `persistentvolumeclaim "${name}" is being deleted`;
+    if (snapshot.classes && !isBound(claim) && !delaysBinding(claim, snapshot)) unboundImmediate = true;
+  }
+  return unboundImmediate ? 'pod has unbound immediate PersistentVolumeClaims' : undefined;
+}
+
+function delaysBinding(claim: PersistentVolumeClaim, snapshot: Snapshot): boolean {
+  const cls = snapshot.classes?.get(storageClassOf(claim));
+  return cls?.volumeBindingMode === 'WaitForFirstConsumer';
+}
+
+/**
+ * VolumeBinding Filter: a bound claim's volume must allow the node; an unbound one needs an available
+ * volume there or a class that provisions.
+ */
+function volumeFilter(pod: Pod, node: Node, snapshot: Snapshot): string | undefined {
+  if (!snapshot.volumes) return undefined;
+  const at = { name: node.metadata.name!, labels: node.metadata.labels ?? {} };
+  for (const { name } of claimNames(pod)) {
+    const claim = snapshot.claims.get(name)!;
+    if (isBound(claim)) {
+      const terms = snapshot.volumes.get(claim.spec!.volumeName!)?.spec?.nodeAffinity?.required?.nodeSelectorTerms;
+      if (terms && !matchesNodeSelectorTerms(terms, at)) return 'node(s) had volume node affinity conflict';
+      continue;
+    }
+    const cls = snapshot.classes?.get(storageClassOf(claim));
+    if (cls?.provisioner && cls.provisioner !== 'kubernetes.io/no-provisioner') continue;
+    const fits = [...snapshot.volumes.values()].some((v) => {
+      if (v.spec?.claimRef || v.status?.phase !== 'Available' || (v.spec?.storageClassName ?? '') !== storageClassOf(claim)) return false;
+      const affinity = v.spec?.nodeAffinity?.required?.nodeSelectorTerms;
+      return !affinity || matchesNodeSelectorTerms(affinity, at);
+    });
+    if (!fits) return "node(s) didn't find available persistent volumes to bind";
   }
   return undefined;
 }

@@ -5,6 +5,8 @@
 import type { Logger } from 'pino';
 import type { Node } from '../api/core/nodes.js';
 import type { PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
+import type { PersistentVolume } from '../api/core/persistentvolumes.js';
+import type { StorageClass } from '../api/storage/storageclasses.js';
 import type { Pod } from '../api/core/pods.js';
 import type { Client, ResourceClient } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
@@ -26,21 +28,28 @@ import {
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 10_000;
 
+const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
+
 /** Thrown by a sync to have the pod retried with back-off. */
 class Unschedulable extends Error {}
 
 export class Scheduler {
   private readonly pods: ResourceClient<Pod>;
+  private readonly claims: ResourceClient<PersistentVolumeClaim>;
   private readonly podInformer: Informer<Pod>;
   private readonly nodeInformer: Informer<Node>;
   private readonly claimInformer: Informer<PersistentVolumeClaim>;
+  private readonly volumeInformer: Informer<PersistentVolume>;
+  private readonly classInformer: Informer<StorageClass>;
   private readonly queue = new WorkQueue<string>({ rateLimiter: new ItemExponentialFailureRateLimiter(BACKOFF_BASE_MS, BACKOFF_MAX_MS) });
   private readonly events: EventRecorder;
   /** The node each pod counts against, by pod uid: bound pods, and pods this scheduler is binding. */
   private readonly placed = new Map<string, string>();
   private readonly assumed = new Set<string>();
   private readonly counts = new Map<string, number>();
-  /** Keys of pods that fit nowhere at their last attempt. */
+  /** Claim key (`namespace/name`) → keys of pending pods that use it. */
+  private readonly claimUsers = new Map<string, Set<string>>();
+  /** Keys of pods that fit nowhere at their last attempt, or wait for their claims to bind. */
   private readonly unschedulable = new Set<string>();
 
   constructor(
@@ -51,9 +60,10 @@ export class Scheduler {
     this.pods = client.resource<Pod>({ group: '', version: 'v1', resource: 'pods', namespaced: true });
     this.podInformer = new Informer(this.pods);
     this.nodeInformer = new Informer(client.resource<Node>({ group: '', version: 'v1', resource: 'nodes', namespaced: false }));
-    this.claimInformer = new Informer(
-      client.resource<PersistentVolumeClaim>({ group: '', version: 'v1', resource: 'persistentvolumeclaims', namespaced: true }),
-    );
+    this.claims = client.resource<PersistentVolumeClaim>({ group: '', version: 'v1', resource: 'persistentvolumeclaims', namespaced: true });
+    this.claimInformer = new Informer(this.claims);
+    this.volumeInformer = new Informer(client.resource<PersistentVolume>({ group: '', version: 'v1', resource: 'persistentvolumes', namespaced: false }));
+    this.classInformer = new Informer(client.resource<StorageClass>({ group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', namespaced: false }));
     this.events = new EventRecorder(client, DEFAULT_SCHEDULER, log);
   }
 
@@ -68,8 +78,17 @@ export class Scheduler {
     };
     const onChange = { add: retryUnschedulable, update: retryUnschedulable, delete: retryUnschedulable };
     this.nodeInformer.on(onChange);
-    this.claimInformer.on(onChange);
-    await Promise.all([this.podInformer.start(), this.nodeInformer.start(), this.claimInformer.start()]);
+    this.classInformer.on(onChange);
+    // A claim or volume change concerns the pods using that claim (thousands may wait on their own).
+    const claimChanged = (c: PersistentVolumeClaim) => this.retryUsers(`${c.metadata.namespace}/${c.metadata.name}`);
+    this.claimInformer.on({ add: claimChanged, update: (_o, c) => claimChanged(c), delete: claimChanged });
+    const volumeChanged = (v: PersistentVolume) => {
+      const ref = v.spec?.claimRef;
+      if (ref?.name) this.retryUsers(`${ref.namespace}/${ref.name}`);
+      else retryUnschedulable();
+    };
+    this.volumeInformer.on({ add: volumeChanged, update: (_o, v) => volumeChanged(v), delete: volumeChanged });
+    await Promise.all([this.podInformer.start(), this.nodeInformer.start(), this.claimInformer.start(), this.volumeInformer.start(), this.classInformer.start()]);
     const onError = (err: unknown, key: string) => {
       if (err instanceof Unschedulable) this.log.debug({ pod: key, reason: err.message }, 'pod unschedulable; retrying');
       else this.log.warn({ err, pod: key }, 'scheduling failed; retrying');
@@ -81,10 +100,33 @@ export class Scheduler {
     this.podInformer.stop();
     this.nodeInformer.stop();
     this.claimInformer.stop();
+    this.volumeInformer.stop();
+    this.classInformer.stop();
     this.queue.shutDown();
   }
 
+  /** Requeues the unschedulable pods that use the claim `namespace/name`. */
+  private retryUsers(claimKey: string): void {
+    for (const key of this.claimUsers.get(claimKey) ?? []) if (this.unschedulable.has(key)) this.queue.add(key);
+  }
+
+  private indexClaims(pod: Pod, present: boolean): void {
+    const key = objectKey(pod);
+    for (const { name } of claimNames(pod)) {
+      const claimKey = `${pod.metadata.namespace}/${name}`;
+      let users = this.claimUsers.get(claimKey);
+      if (present) {
+        if (!users) this.claimUsers.set(claimKey, (users = new Set()));
+        users.add(key);
+      } else if (users) {
+        users.delete(key);
+        if (users.size === 0) this.claimUsers.delete(claimKey);
+      }
+    }
+  }
+
   private observe(pod: Pod, changed: boolean): void {
+    this.indexClaims(pod, needsScheduling(pod));
     const uid = pod.metadata.uid!;
     const node = pod.spec?.nodeName;
     if (isTerminalPhase(pod.status?.phase)) this.place(uid, undefined);
@@ -96,6 +138,7 @@ export class Scheduler {
   }
 
   private forget(pod: Pod): void {
+    this.indexClaims(pod, false);
     this.place(pod.metadata.uid!, undefined);
     this.assumed.delete(pod.metadata.uid!);
     this.unschedulable.delete(objectKey(pod));
@@ -124,9 +167,36 @@ export class Scheduler {
       const claim = this.claimInformer.get(`${pod.metadata.namespace}/${name}`);
       if (claim) claims.set(name, claim);
     }
-    const result = schedule(pod, { nodes: this.nodeInformer.list(), claims, podCounts: this.counts });
+    const result = schedule(pod, {
+      nodes: this.nodeInformer.list(),
+      claims,
+      podCounts: this.counts,
+      volumes: { get: (name) => this.volumeInformer.get(name), values: () => this.volumeInformer.list() },
+      classes: { get: (name) => this.classInformer.get(name), values: () => this.classInformer.list() },
+    });
     if (result.type === 'bind') await this.bind(key, pod, result.node);
+    else if (result.type === 'bindVolumes') await this.selectNode(key, pod, result.node, result.claims);
     else await this.reportUnschedulable(key, pod, result.message);
+  }
+
+  /**
+   * VolumeBinding PreBind for WaitForFirstConsumer claims: names the chosen node on each claim
+   * (`volume.kubernetes.io/selected-node`), for the volume controller to bind or provision there; the
+   * pod is placed once its claims are bound (a claim change brings it back).
+   */
+  private async selectNode(key: string, pod: Pod, node: string, claimNames: string[]): Promise<void> {
+    this.unschedulable.add(key);
+    await Promise.all(
+      claimNames.map(async (name) => {
+        const claim = this.claimInformer.get(`${pod.metadata.namespace}/${name}`);
+        if (!claim || claim.metadata.annotations?.[SELECTED_NODE] === node) return;
+        try {
+          await this.claims.patch(name, pod.metadata.namespace, 'merge', { metadata: { annotations: { [SELECTED_NODE]: node } } });
+        } catch (err) {
+          if (!(isStatusError(err) && err.code === 404)) throw err;
+        }
+      }),
+    );
   }
 
   private async bind(key: string, pod: Pod, node: string): Promise<void> {

@@ -177,19 +177,21 @@ describe('StatefulSet updates', () => {
 
   test('berth: volumeClaimTemplates grow, and every claim of the set grows with them', async () => {
     const ns = namespace();
-    suite.b.k(['apply', '-f', '-'], setManifest(ns, 'web', { replicas: 2, storage: '1Gi' }));
+    // Claims grow only in a class that allows expansion (PersistentVolumeClaimResize): berth-loop does.
+    suite.b.k(['apply', '-f', '-'], setManifest(ns, 'web', { replicas: 2, storage: '64Mi', storageClassName: 'berth-loop' }));
     await readyPods(suite.b, ns, 'web', 2);
-    // Until the volume controller binds claims (a later issue), mark them bound as it would.
-    for (const c of claims(suite.b, ns))
-      suite.b.k(['patch', 'pvc', c.name, '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Bound","capacity":{"storage":"1Gi"}}}']);
+    await eventually('claims bound', () => {
+      const list = JSON.parse(suite.b.k(['get', 'pvc', '-n', ns, '-o', 'json'])).items;
+      return list.length === 2 && list.every((c: any) => c.status.phase === 'Bound');
+    });
     const grow = (size: string) =>
       suite.b.kubectl(['patch', 'sts', 'web', '-n', ns, '--type=json', '-p', JSON.stringify([
         { op: 'replace', path: '/spec/volumeClaimTemplates/0/spec/resources/requests/storage', value: size },
       ])]);
-    const grown = grow('2Gi');
+    const grown = grow('128Mi');
     assert.equal(grown.status, 0, grown.stderr);
-    await eventually('claims grown to 2Gi', () => claims(suite.b, ns).every((c) => c.storage === '2Gi'));
-    const shrink = grow('1Gi');
+    await eventually('claims grown to 128Mi', () => claims(suite.b, ns).every((c) => c.storage === '128Mi'));
+    const shrink = grow('64Mi');
     assert.notEqual(shrink.status, 0);
     assert.match(shrink.stderr, /spec.volumeClaimTemplates\[0\].spec.resources.requests.storage: Forbidden: may not be decreased/);
     const other = suite.b.kubectl(['patch', 'sts', 'web', '-n', ns, '--type=json', '-p', JSON.stringify([

@@ -11,6 +11,8 @@ export interface SetOptions {
   policy?: 'OrderedReady' | 'Parallel';
   claims?: boolean;
   storage?: string;
+  /** The claim template's storageClassName (unset: the default class). */
+  storageClassName?: string;
   image?: string;
   updateStrategy?: Record<string, unknown>;
   retention?: { whenDeleted?: 'Retain' | 'Delete'; whenScaled?: 'Retain' | 'Delete' };
@@ -59,7 +61,7 @@ export function setManifest(namespace: string, name: string, o: SetOptions = {})
       volumeClaimTemplates:
         o.claims === false
           ? undefined
-          : [{ metadata: { name: 'www' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: o.storage ?? '1Gi' } } } }],
+          : [{ metadata: { name: 'www' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: o.storageClassName, resources: { requests: { storage: o.storage ?? '1Gi' } } } }],
     },
   };
   return `${stringify(svc)}---\n${stringify(sts)}`;

@@ -1,8 +1,18 @@
 // PersistentVolumeClaim (core/v1): a request for storage. The claim spec's defaulting and
 // validation are exported too, for the claims StatefulSets and ephemeral volumes template.
 import type * as v1 from 'kubernetes-types/core/v1.js';
-import { AGE_DESCRIPTION, NAME_DESCRIPTION, type KindDef, type KubeObject, type Metadata, type Mutable } from '../types.js';
+import {
+  AGE_DESCRIPTION,
+  NAME_DESCRIPTION,
+  type AdmissionContext,
+  type KindDef,
+  type KubeObject,
+  type Metadata,
+  type Mutable,
+} from '../types.js';
+import { isDefaultClass, type StorageClass } from '../storage/storageclasses.js';
 import { age } from '../../machinery/duration.js';
+import { forbidden as forbiddenError } from '../../machinery/errors.js';
 import { validateLabelSelector } from '../../machinery/selectors.js';
 import {
   Path,
@@ -268,6 +278,43 @@ function validateStatusUpdate(newPvc: PersistentVolumeClaim, _old: PersistentVol
   return errs;
 }
 
+// --- admission ---------------------------------------------------------------------
+
+const CLAIMS = { group: '', resource: 'persistentvolumeclaims' };
+
+/** storageutil.GetDefaultClass: of the classes marked default, the newest (then the first by name). */
+export function defaultStorageClassName(classes: readonly StorageClass[]): string | undefined {
+  const created = (sc: StorageClass) => Date.parse(sc.metadata.creationTimestamp ?? '') || 0;
+  const defaults = classes.filter(isDefaultClass);
+  defaults.sort((a, b) => created(b) - created(a) || (a.metadata.name! < b.metadata.name! ? -1 : 1));
+  return defaults[0]?.metadata.name;
+}
+
+/** The DefaultStorageClass admission plugin: a claim that names no class (not even "") gets the default one. */
+function defaultStorageClass(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim | undefined, ctx: AdmissionContext): void {
+  if (old || pvc.spec?.storageClassName != null) return;
+  if (BETA_STORAGE_CLASS_ANNOTATION in (pvc.metadata.annotations ?? {})) return;
+  const name = defaultStorageClassName(ctx.list('storage.k8s.io', 'storageclasses') as StorageClass[]);
+  if (name) (pvc.spec ??= {}).storageClassName = name;
+}
+
+/** The PersistentVolumeClaimResize admission plugin: a claim grows only when its class allows expansion. */
+function admitResize(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim | undefined, ctx: AdmissionContext): void {
+  if (!old) return;
+  const zero = parseQuantityValue('0')!;
+  const newSize = parseQuantityValue(storageRequest(pvc)) ?? zero;
+  const oldSize = parseQuantityValue(storageRequest(old)) ?? zero;
+  if (newSize.cmp(oldSize) <= 0) return;
+  const name = storageClassOf(pvc);
+  const sc = name && name === storageClassOf(old) ? (ctx.get('storage.k8s.io', 'storageclasses', undefined, name) as StorageClass | undefined) : undefined;
+  if (sc?.allowVolumeExpansion !== true)
+    throw forbiddenError(
+      CLAIMS,
+      pvc.metadata.name ?? '',
+      'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    );
+}
+
 // --- table ---------------------------------------------------------------------------
 
 /** helper.GetAccessModesAsString: RWO,ROX,RWX,RWOP in that order, duplicates dropped. */
@@ -297,6 +344,8 @@ export const kind: KindDef<PersistentVolumeClaim> = {
   validate: (pvc) => validatePersistentVolumeClaimSpec(pvc.spec ?? {}, Path.root('spec')),
   validateUpdate,
   validateStatusUpdate,
+  mutatingAdmission: defaultStorageClass,
+  validatingAdmission: admitResize,
   // Kubernetes keeps a bare `name` field selector for claims, for backward compatibility.
   fieldSelectors: { name: (pvc) => pvc.metadata.name },
   table: {

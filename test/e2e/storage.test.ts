@@ -1,0 +1,96 @@
+// StorageClasses and claims through the real kubectl: the classes `berth up` provides, the
+// DefaultStorageClass and PersistentVolumeClaimResize admission plugins.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBerth, type Berth } from '../helpers/berth.js';
+import { eventually } from '../helpers/statefulset.js';
+import { loopDevicesAvailable } from '../../src/volumes/loop.js';
+
+const claim = (name: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: 'default' },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...extra },
+  });
+
+const classOf = (b: Berth, name: string) => b.k(['get', 'pvc', name, '-o', 'jsonpath={.spec.storageClassName}']);
+
+describe('storage classes and claims', { timeout: 180_000 }, () => {
+  let b: Berth;
+  before(async () => {
+    b = await startBerth();
+  });
+  after(async () => {
+    await b?.stop();
+  });
+
+  test('berth up provides local-path as the default class, and berth-loop where loop devices work', async () => {
+    const out = b.k(['get', 'storageclass']);
+    assert.match(out, /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE\n/);
+    assert.match(out, /\nlocal-path \(default\)\s+berth.dev\/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s+/);
+    const loop = /\nberth-loop\s+berth.dev\/loop\s+Delete\s+WaitForFirstConsumer\s+true\s+/;
+    if (await loopDevicesAvailable()) assert.match(out, loop);
+    else assert.doesNotMatch(out, loop);
+  });
+
+  test('a claim without a class gets the default one; one naming "" keeps none', () => {
+    b.k(['apply', '-f', '-'], claim('plain'));
+    assert.equal(classOf(b, 'plain'), 'local-path');
+    assert.match(b.k(['get', 'pvc', 'plain']), /\nplain\s+Pending\s+local-path\s+/);
+    b.k(['apply', '-f', '-'], claim('none', { storageClassName: '' }));
+    assert.equal(classOf(b, 'none'), '');
+  });
+
+  test('a claim grows only when its class allows volume expansion', async () => {
+    // Immediate classes, so the claims are provisioned and bound without a pod.
+    const sc = (name: string, allowVolumeExpansion: boolean) =>
+      JSON.stringify({
+        apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name },
+        provisioner: 'berth.dev/local-path', allowVolumeExpansion, volumeBindingMode: 'Immediate',
+      });
+    b.k(['apply', '-f', '-'], sc('fixed-size', false));
+    b.k(['apply', '-f', '-'], sc('expandable', true));
+    b.k(['apply', '-f', '-'], claim('fixed', { storageClassName: 'fixed-size' }));
+    b.k(['apply', '-f', '-'], claim('growing', { storageClassName: 'expandable' }));
+    await eventually('both claims bound', () =>
+      ['fixed', 'growing'].every((n) => b.k(['get', 'pvc', n, '-o', 'jsonpath={.status.phase}']) === 'Bound'),
+    );
+    const grow = (name: string) =>
+      b.kubectl(['patch', 'pvc', name, '--type=merge', '-p', '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}']);
+    const refused = grow('fixed');
+    assert.notEqual(refused.status, 0);
+    assert.match(
+      refused.stderr,
+      /Error from server \(Forbidden\): persistentvolumeclaims "fixed" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize/,
+    );
+    const grown = grow('growing');
+    assert.equal(grown.status, 0, grown.stderr);
+    assert.equal(b.k(['get', 'pvc', 'growing', '-o', 'jsonpath={.spec.resources.requests.storage}']), '2Gi');
+  });
+
+  test('existing classes are left as they are on restart', async () => {
+    b.k(['annotate', 'storageclass', 'local-path', 'storageclass.kubernetes.io/is-default-class-']);
+    await b.restart();
+    assert.match(b.k(['get', 'storageclass', 'local-path']), /\nlocal-path\s+berth.dev\/local-path\s+/);
+    b.k(['apply', '-f', '-'], claim('after-restart'));
+    assert.equal(classOf(b, 'after-restart'), '');
+  });
+});
+
+describe('berth up --no-default-storage-class', { timeout: 180_000 }, () => {
+  let b: Berth;
+  before(async () => {
+    b = await startBerth({ args: ['--no-default-storage-class'] });
+  });
+  after(async () => {
+    await b?.stop();
+  });
+
+  test('local-path exists but is not the default, so claims without a class get none', () => {
+    assert.match(b.k(['get', 'storageclass']), /\nlocal-path\s+berth.dev\/local-path\s+Delete\s+WaitForFirstConsumer\s+/);
+    b.k(['apply', '-f', '-'], claim('plain'));
+    assert.equal(classOf(b, 'plain'), '');
+    assert.match(b.k(['get', 'pvc', 'plain']), /\nplain\s+Pending\s+/);
+  });
+});
