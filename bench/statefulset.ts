@@ -1,6 +1,7 @@
 // The StatefulSet benchmark: on `berth up --runtime simulated`, the time from
 // create to all replicas Ready for a Parallel set of 1,000 replicas with one
-// claim template and for an OrderedReady set of 100, the API writes per
+// claim template (each claim provisioned and bound by the default local-path
+// class) and for an OrderedReady set of 100, the API writes per
 // replica (every watch event is one committed write), and the controller's
 // latency per ordinal: from seeing pod N Ready to pod N+1 existing.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,15 +47,16 @@ interface Counted {
   stop(): void;
 }
 
-/** Counts the writes to each resource in a namespace from now on, by watching it (one event per write). */
-async function countWrites(client: Client, ns: string, resources: { group: string; resource: string }[]): Promise<Counted> {
+/** Counts the writes to each resource (in a namespace) from now on, by watching it (one event per write). */
+async function countWrites(client: Client, ns: string, resources: { group: string; resource: string; namespaced?: false }[]): Promise<Counted> {
   const writes = new Map<string, number>();
   const streams = await Promise.all(
-    resources.map(async ({ group, resource }) => {
-      const rc = client.resource({ group, version: 'v1', resource, namespaced: true });
-      const list = await rc.list(ns);
+    resources.map(async ({ group, resource, namespaced }) => {
+      const rc = client.resource({ group, version: 'v1', resource, namespaced: namespaced ?? true });
+      const where = namespaced === false ? undefined : ns;
+      const list = await rc.list(where);
       writes.set(resource, 0);
-      return rc.watch(ns, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
+      return rc.watch(where, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
         if (ev.type !== 'BOOKMARK') writes.set(resource, writes.get(resource)! + 1);
       }, () => {});
     }),
@@ -95,6 +97,8 @@ async function run(client: Client, ns: string, name: string, replicas: number, p
   const counted = await countWrites(client, ns, [
     { group: '', resource: 'pods' },
     { group: '', resource: 'persistentvolumeclaims' },
+    // Volumes are cluster-wide: the two runs do not overlap, so these are the run's own.
+    { group: '', resource: 'persistentvolumes', namespaced: false },
     { group: '', resource: 'events' },
     { group: 'apps', resource: 'statefulsets' },
     { group: 'apps', resource: 'controllerrevisions' },

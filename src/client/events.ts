@@ -16,9 +16,34 @@ interface Recorded {
 
 const REMEMBERED = 4096;
 
+/**
+ * client-go's EventSourceObjectSpamFilter: per source and object, a burst of 25 events, then one
+ * every 5 minutes; the rest are dropped. A StatefulSet creating a thousand pods records its first
+ * 25 SuccessfulCreate events, as in Kubernetes, not a thousand.
+ */
+const SPAM_BURST = 25;
+const SPAM_REFILL_MS = 300_000;
+
+class SpamFilter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  allow(key: string, now: number): boolean {
+    const b = this.buckets.get(key) ?? { tokens: SPAM_BURST, at: now };
+    b.tokens = Math.min(SPAM_BURST, b.tokens + (now - b.at) / SPAM_REFILL_MS);
+    b.at = now;
+    this.buckets.delete(key);
+    this.buckets.set(key, b);
+    if (this.buckets.size > REMEMBERED) this.buckets.delete(this.buckets.keys().next().value!);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
 export class EventRecorder {
   private readonly events: ResourceClient<KubeObject>;
   private readonly recent = new Map<string, Recorded>();
+  private readonly spam = new SpamFilter();
   private seq = 0;
 
   constructor(
@@ -31,6 +56,7 @@ export class EventRecorder {
   }
 
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
+    if (!this.spam.allow(`${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}/${obj.metadata.uid}`, Date.now())) return;
     void this.record(obj, type, reason, message).catch((err: unknown) =>
       this.log.debug({ err, reason, object: obj.metadata.name }, 'event not recorded'),
     );

@@ -16,6 +16,7 @@ import { claimTemplates, controllerOf, parentAndOrdinal, type Claim, type Pod, t
 import type { ControllerRevision } from './revision.js';
 
 const WORKERS = 4;
+const COALESCE_ABOVE_MS = 2;
 
 export class StatefulSetController {
   private readonly sets: Informer<StatefulSet>;
@@ -31,6 +32,8 @@ export class StatefulSetController {
   /** set uid (or `orphans/<namespace>`) → keys of its revisions. */
   private readonly revisionsByOwner = new Map<string, Set<string>>();
   private readonly revisionIndex = new Map<string, string>();
+  /** set key → how long its last sync took (ms). */
+  private readonly syncCost = new Map<string, number>();
   /** set key → what this controller last wrote for it. */
   private readonly written = new Map<string, Written>();
 
@@ -51,7 +54,10 @@ export class StatefulSetController {
     this.sets.on({
       add: (s) => this.queue.add(objectKey(s)),
       update: (_o, s) => this.queue.add(objectKey(s)),
-      delete: (s) => this.written.delete(objectKey(s)),
+      delete: (s) => {
+        this.written.delete(objectKey(s));
+        this.syncCost.delete(objectKey(s));
+      },
     });
     this.pods.on({
       add: (p) => this.podChanged(p, true),
@@ -96,10 +102,10 @@ export class StatefulSetController {
         keys.delete(objectKey(pod));
         if (keys.size === 0) this.podsBySet.delete(key);
       }
-      if (this.sets.get(key)) this.queue.add(key);
+      if (this.sets.get(key)) this.enqueue(key);
     }
     const owner = controllerOf(pod);
-    if (owner?.kind === 'StatefulSet' && owner.name !== parent) this.queue.add(`${ns}/${owner.name}`);
+    if (owner?.kind === 'StatefulSet' && owner.name !== parent) this.enqueue(`${ns}/${owner.name}`);
   }
 
   private claimChanged(claim: Claim, present: boolean): void {
@@ -113,7 +119,7 @@ export class StatefulSetController {
     const { parent } = parentAndOrdinal(claim.metadata.name!);
     for (const set of this.sets.list()) {
       if (set.metadata.namespace !== ns) continue;
-      if (claimTemplates(set).some((t) => parent === `${t.metadata?.name}-${set.metadata.name}`)) this.queue.add(objectKey(set));
+      if (claimTemplates(set).some((t) => parent === `${t.metadata?.name}-${set.metadata.name}`)) this.enqueue(objectKey(set));
     }
   }
 
@@ -139,7 +145,27 @@ export class StatefulSetController {
     else if (!owner) for (const set of this.sets.list()) if (set.metadata.namespace === rev.metadata.namespace) this.queue.add(objectKey(set));
   }
 
+  /**
+   * Queues a sync for a dependent's change. A set whose sync is costly (thousands of pods) waits as
+   * long as its last sync took, so bursts of pod events coalesce into fewer syncs and the controller
+   * takes at most about half the process's time; small sets sync at once.
+   */
+  private enqueue(key: string): void {
+    const cost = this.syncCost.get(key) ?? 0;
+    if (cost > COALESCE_ABOVE_MS) this.queue.addAfter(key, cost);
+    else this.queue.add(key);
+  }
+
   private async sync(key: string): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.syncSet(key);
+    } finally {
+      this.syncCost.set(key, performance.now() - started);
+    }
+  }
+
+  private async syncSet(key: string): Promise<void> {
     const written = this.written.get(key) ?? {};
     await Promise.all([
       this.sets.waitForResourceVersion(written.sets),

@@ -16,12 +16,19 @@ export const REVISION_LABEL = 'controller-revision-hash';
 
 const ORDINAL_NAME = /^(.*)-(\d+)$/;
 
+const parsed = new Map<string, { parent: string; ordinal: number }>();
+
 /** The set name and ordinal a pod name encodes (`web-3` → web, 3); ordinal -1 when there is none. */
 export function parentAndOrdinal(podName: string): { parent: string; ordinal: number } {
+  // Every sync of a large set asks this of every pod: remember the answers.
+  let result = parsed.get(podName);
+  if (result) return result;
   const m = ORDINAL_NAME.exec(podName);
-  if (!m) return { parent: '', ordinal: -1 };
-  const ordinal = Number(m[2]);
-  return Number.isSafeInteger(ordinal) ? { parent: m[1], ordinal } : { parent: '', ordinal: -1 };
+  const ordinal = m ? Number(m[2]) : -1;
+  result = m && Number.isSafeInteger(ordinal) ? { parent: m[1], ordinal } : { parent: '', ordinal: -1 };
+  if (parsed.size >= 100_000) parsed.clear();
+  parsed.set(podName, result);
+  return result;
 }
 
 export function ordinalOf(pod: KubeObject): number {

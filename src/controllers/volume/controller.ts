@@ -15,7 +15,7 @@ import type { Provisioner } from '../../volumes/provisioner.js';
 import { VolumeActor, type Written } from './act.js';
 import { claimKey, decideClaim, decideVolume, type Claim, type Volume } from './decide.js';
 
-const WORKERS = 8;
+const WORKERS = 32;
 
 export class VolumeController {
   private readonly claims: Informer<Claim & KubeObject>;
