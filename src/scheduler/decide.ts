@@ -35,6 +35,8 @@ export interface Snapshot {
   /** PersistentVolumes and StorageClasses by name (VolumeBinding); a Map or an informer's cache. */
   volumes?: Lookup<PersistentVolume>;
   classes?: Lookup<StorageClass>;
+  /** Whether a claim (by name, in the pod's namespace) is used by another pod placed on a node. */
+  claimInUse?: (name: string) => boolean;
 }
 
 /** A claim is bound once the volume controller completed it. */
@@ -109,6 +111,9 @@ function checkClaims(pod: Pod, snapshot: Snapshot): string | undefined {
     }
     if (claim.metadata.deletionTimestamp) return `persistentvolumeclaim "${name}" is being deleted`;
     if (snapshot.classes && !isBound(claim) && !delaysBinding(claim, snapshot)) unboundImmediate = true;
+    // VolumeRestrictions: a ReadWriteOncePod claim serves one pod in the whole cluster.
+    if (claim.spec?.accessModes?.includes('ReadWriteOncePod') && snapshot.claimInUse?.(name))
+      return `${snapshot.nodes.length} node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode`;
   }
   return unboundImmediate ? 'pod has unbound immediate PersistentVolumeClaims' : undefined;
 }

@@ -47,6 +47,8 @@ export class Scheduler {
   private readonly placed = new Map<string, string>();
   private readonly assumed = new Set<string>();
   private readonly counts = new Map<string, number>();
+  /** Claim key (`namespace/name`) → uids of pods placed on a node that use it. */
+  private readonly claimHolders = new Map<string, Set<string>>();
   /** Claim key (`namespace/name`) → keys of pending pods that use it. */
   private readonly claimUsers = new Map<string, Set<string>>();
   /** Keys of pods that fit nowhere at their last attempt, or wait for their claims to bind. */
@@ -105,6 +107,21 @@ export class Scheduler {
     this.queue.shutDown();
   }
 
+  private holdClaims(pod: Pod, holding: boolean): void {
+    for (const { name } of claimNames(pod)) {
+      const key = `${pod.metadata.namespace}/${name}`;
+      let uids = this.claimHolders.get(key);
+      if (holding) {
+        if (!uids) this.claimHolders.set(key, (uids = new Set()));
+        uids.add(pod.metadata.uid!);
+      } else if (uids?.delete(pod.metadata.uid!)) {
+        if (uids.size === 0) this.claimHolders.delete(key);
+        // A ReadWriteOncePod claim let go may be what a waiting pod needs.
+        this.retryUsers(key);
+      }
+    }
+  }
+
   /** Requeues the unschedulable pods that use the claim `namespace/name`. */
   private retryUsers(claimKey: string): void {
     for (const key of this.claimUsers.get(claimKey) ?? []) if (this.unschedulable.has(key)) this.queue.add(key);
@@ -129,9 +146,9 @@ export class Scheduler {
     this.indexClaims(pod, needsScheduling(pod));
     const uid = pod.metadata.uid!;
     const node = pod.spec?.nodeName;
-    if (isTerminalPhase(pod.status?.phase)) this.place(uid, undefined);
-    else if (node) this.place(uid, node);
-    else if (!this.assumed.has(uid)) this.place(uid, undefined);
+    if (isTerminalPhase(pod.status?.phase)) this.place(uid, undefined, pod);
+    else if (node) this.place(uid, node, pod);
+    else if (!this.assumed.has(uid)) this.place(uid, undefined, pod);
     if (node) this.assumed.delete(uid);
     if (!needsScheduling(pod)) this.unschedulable.delete(objectKey(pod));
     else if (changed) this.queue.add(objectKey(pod));
@@ -139,13 +156,14 @@ export class Scheduler {
 
   private forget(pod: Pod): void {
     this.indexClaims(pod, false);
-    this.place(pod.metadata.uid!, undefined);
+    this.place(pod.metadata.uid!, undefined, pod);
     this.assumed.delete(pod.metadata.uid!);
     this.unschedulable.delete(objectKey(pod));
   }
 
-  /** Moves the pod's count to `node` (or off every node). */
-  private place(uid: string, node: string | undefined): void {
+  /** Moves the pod's count to `node` (or off every node), and its claims' holders with it. */
+  private place(uid: string, node: string | undefined, pod?: Pod): void {
+    if (pod) this.holdClaims(pod, node !== undefined);
     const prev = this.placed.get(uid);
     if (prev === node) return;
     if (prev !== undefined) this.counts.set(prev, (this.counts.get(prev) ?? 1) - 1);
@@ -173,6 +191,10 @@ export class Scheduler {
       podCounts: this.counts,
       volumes: { get: (name) => this.volumeInformer.get(name), values: () => this.volumeInformer.list() },
       classes: { get: (name) => this.classInformer.get(name), values: () => this.classInformer.list() },
+      claimInUse: (name) => {
+        const uids = this.claimHolders.get(`${pod.metadata.namespace}/${name}`);
+        return !!uids && [...uids].some((uid) => uid !== pod.metadata.uid);
+      },
     });
     if (result.type === 'bind') await this.bind(key, pod, result.node);
     else if (result.type === 'bindVolumes') await this.selectNode(key, pod, result.node, result.claims);
@@ -203,7 +225,7 @@ export class Scheduler {
     const { name, namespace, uid } = pod.metadata;
     // Counted on the node at once, so concurrent decisions see it (kube-scheduler's "assume").
     this.assumed.add(uid!);
-    this.place(uid!, node);
+    this.place(uid!, node, pod);
     try {
       await this.pods.createSubresource(name!, namespace, 'binding', {
         apiVersion: 'v1',
@@ -214,7 +236,7 @@ export class Scheduler {
     } catch (err) {
       this.assumed.delete(uid!);
       const current = this.podInformer.get(key);
-      if (current?.metadata.uid === uid && !current?.spec?.nodeName) this.place(uid!, undefined);
+      if (current?.metadata.uid === uid && !current?.spec?.nodeName) this.place(uid!, undefined, pod);
       // Gone, being deleted, or bound by someone else: nothing left to do.
       if (isStatusError(err) && (err.code === 404 || err.code === 409)) return;
       throw err;

@@ -191,6 +191,10 @@ describe('StatefulSet updates', () => {
     const grown = grow('128Mi');
     assert.equal(grown.status, 0, grown.stderr);
     await eventually('claims grown to 128Mi', () => claims(suite.b, ns).every((c) => c.storage === '128Mi'));
+    // ... and their volumes with them (the loop provisioner grows image and filesystem).
+    await eventually('volumes grown to 128Mi', () =>
+      suite.b.k(['get', 'pvc', '-n', ns, '-o', 'jsonpath={.items[*].status.capacity.storage}']) === '128Mi 128Mi',
+    );
     const shrink = grow('64Mi');
     assert.notEqual(shrink.status, 0);
     assert.match(shrink.stderr, /spec.volumeClaimTemplates\[0\].spec.resources.requests.storage: Forbidden: may not be decreased/);

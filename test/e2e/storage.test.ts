@@ -4,7 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBerth, type Berth } from '../helpers/berth.js';
 import { eventually } from '../helpers/statefulset.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { loopDevicesAvailable } from '../../src/volumes/loop.js';
+
+const loopAvailable = await loopDevicesAvailable();
 
 const claim = (name: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -67,6 +72,55 @@ describe('storage classes and claims', { timeout: 180_000 }, () => {
     const grown = grow('growing');
     assert.equal(grown.status, 0, grown.stderr);
     assert.equal(b.k(['get', 'pvc', 'growing', '-o', 'jsonpath={.spec.resources.requests.storage}']), '2Gi');
+  });
+
+  test('a loop-backed claim is an ext4 image of exactly its size, and grows with the claim', { skip: !loopAvailable }, async () => {
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'loop-now' },
+      provisioner: 'berth.dev/loop', allowVolumeExpansion: true, volumeBindingMode: 'Immediate',
+    }));
+    b.k(['apply', '-f', '-'], claim('image', { storageClassName: 'loop-now', resources: { requests: { storage: '64Mi' } } }));
+    const pv = await eventually('claim bound', () => b.k(['get', 'pvc', 'image', '-o', 'jsonpath={.spec.volumeName}']) || undefined);
+    const image = join(b.dataDir, 'volumes', `${pv}.img`);
+    // What the host's filesystem tools say about the image: its size, and its ext4 block count and size.
+    const fsBytes = () => {
+      const out = execFileSync('dumpe2fs', ['-h', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const count = Number(/Block count:\s+(\d+)/.exec(out)![1]);
+      const size = Number(/Block size:\s+(\d+)/.exec(out)![1]);
+      return count * size;
+    };
+    assert.equal(statSync(image).size, 64 * 2 ** 20);
+    assert.equal(fsBytes(), 64 * 2 ** 20);
+    b.k(['patch', 'pvc', 'image', '--type=merge', '-p', '{"spec":{"resources":{"requests":{"storage":"96Mi"}}}}']);
+    await eventually('claim capacity 96Mi', () => b.k(['get', 'pvc', 'image', '-o', 'jsonpath={.status.capacity.storage}']) === '96Mi');
+    assert.equal(b.k(['get', 'pv', pv, '-o', 'jsonpath={.spec.capacity.storage}']), '96Mi');
+    assert.equal(statSync(image).size, 96 * 2 ** 20);
+    assert.equal(fsBytes(), 96 * 2 ** 20);
+    assert.match(b.k(['describe', 'pvc', 'image']), /VolumeResizeSuccessful/);
+    b.k(['delete', 'pvc', 'image']);
+    await eventually('image removed with its claim', () => !existsSync(image));
+  });
+
+  test('a ReadWriteOncePod claim serves one pod; a second waits with a clear event', async () => {
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'dir-now' },
+      provisioner: 'berth.dev/local-path', volumeBindingMode: 'Immediate',
+    }));
+    b.k(['apply', '-f', '-'], claim('solo', { storageClassName: 'dir-now', accessModes: ['ReadWriteOncePod'] }));
+    const user = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
+        spec: { containers: [{ name: 'c', image: 'busybox:1.36' }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'solo' } }] },
+      });
+    b.k(['apply', '-f', '-'], user('first'));
+    b.k(['wait', '--for=condition=Ready', 'pod/first', '--timeout=30s']);
+    b.k(['apply', '-f', '-'], user('second'));
+    await eventually('second pod refused', () =>
+      /FailedScheduling .*node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode/.test(b.k(['describe', 'pod', 'second'])),
+    );
+    assert.equal(b.k(['get', 'pod', 'second', '-o', 'jsonpath={.status.phase}']), 'Pending');
+    b.k(['delete', 'pod', 'first']);
+    b.k(['wait', '--for=condition=Ready', 'pod/second', '--timeout=30s']);
   });
 
   test('existing classes are left as they are on restart', async () => {

@@ -163,3 +163,36 @@ test('only changes outside status bring a pod back to the scheduler', () => {
   assert.equal(schedulingInputsChanged(p, { ...p, metadata: { ...p.metadata, resourceVersion: '9' }, status: { phase: 'Pending', conditions: [] } }), false);
   assert.equal(schedulingInputsChanged(p, { ...p, spec: { ...p.spec!, nodeSelector: { a: 'b' } } }), true);
 });
+
+test('VolumeBinding: unbound immediate claims wait; WaitForFirstConsumer claims get the chosen node first', () => {
+  const p = pod({ volumes: [{ name: 'www', persistentVolumeClaim: { claimName: 'www-web-0' } }] });
+  const nodes = [readyNode('n1')];
+  const claim = (storageClassName: string, bound = false): PersistentVolumeClaim => ({
+    metadata: { name: 'www-web-0', namespace: 'default' },
+    spec: { storageClassName, ...(bound ? { volumeName: 'pv-1' } : {}) },
+    status: { phase: bound ? 'Bound' : 'Pending' },
+  });
+  const classes = new Map([
+    ['fast', { metadata: { name: 'fast' }, provisioner: 'berth.dev/local-path', volumeBindingMode: 'Immediate' }],
+    ['wffc', { metadata: { name: 'wffc' }, provisioner: 'berth.dev/local-path', volumeBindingMode: 'WaitForFirstConsumer' }],
+  ]) as unknown as Snapshot['classes'];
+  const volumes = new Map([
+    ['pv-1', { metadata: { name: 'pv-1' }, spec: { nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n2'] }] }] } } } }],
+  ]) as unknown as Snapshot['volumes'];
+  const with_ = (c: PersistentVolumeClaim) => snapshot(nodes, { claims: new Map([['www-web-0', c]]), classes, volumes });
+  assert.deepEqual(schedule(p, with_(claim('fast'))), unschedulable('0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.'));
+  assert.deepEqual(schedule(p, with_(claim('wffc'))), { type: 'bindVolumes', node: 'n1', claims: ['www-web-0'] });
+  assert.deepEqual(schedule(p, with_(claim('fast', true))), unschedulable('0/1 nodes are available: 1 node(s) had volume node affinity conflict.'));
+  assert.deepEqual(schedule(p, snapshot([readyNode('n2')], { claims: new Map([['www-web-0', claim('fast', true)]]), classes, volumes })), { type: 'bind', node: 'n2' });
+});
+
+test('VolumeRestrictions: a ReadWriteOncePod claim serves one pod', () => {
+  const p = pod({ volumes: [{ name: 'www', persistentVolumeClaim: { claimName: 'solo' } }] });
+  const claim: PersistentVolumeClaim = { metadata: { name: 'solo', namespace: 'default' }, spec: { accessModes: ['ReadWriteOncePod'] } };
+  const claims = new Map([['solo', claim]]);
+  assert.deepEqual(schedule(p, snapshot([readyNode('n1')], { claims, claimInUse: () => false })), { type: 'bind', node: 'n1' });
+  assert.deepEqual(
+    schedule(p, snapshot([readyNode('n1')], { claims, claimInUse: () => true })),
+    unschedulable('0/1 nodes are available: 1 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode.'),
+  );
+});

@@ -5,7 +5,9 @@ import type { KubeObject } from '../../api/types.js';
 import type { Client, ResourceClient } from '../../client/client.js';
 import type { EventRecorder } from '../../client/events.js';
 import { isStatusError } from '../../machinery/errors.js';
-import type { Provisioner } from '../../volumes/provisioner.js';
+import { capacityQuantity, type Provisioner } from '../../volumes/provisioner.js';
+import { Quantity } from '../../machinery/quantity.js';
+import { nowTimestamp } from '../../machinery/objects.js';
 import { claimRefFor, type Action, type BindAction, type Claim, type Target, type Volume } from './decide.js';
 import { ANN_BOUND_BY_CONTROLLER, ANN_PROVISIONED_BY, requestedStorage } from './match.js';
 
@@ -73,6 +75,8 @@ export class VolumeActor {
         return this.provision(a, ctx.written);
       case 'deleteVolume':
         return this.deleteVolume(a);
+      case 'expand':
+        return this.expand(a, ctx);
       case 'syncClaim':
         this.resync(a.claim);
         return;
@@ -136,6 +140,38 @@ export class VolumeActor {
       this.recorder.event(claim, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${a.storageClassName}": ${(err as Error).message}`);
       throw err;
     }
+  }
+
+  /**
+   * Grows the volume as Kubernetes' resizer reports it: the claim shows `Resizing` and the size being
+   * allocated, the provisioner grows the storage (the loop provisioner its image and filesystem, offline),
+   * then the volume's capacity and the claim's status carry the new size.
+   */
+  private async expand(a: Extract<Action, { type: 'expand' }>, ctx: Ctx): Promise<void> {
+    const provisioner = this.provisioners.get(a.provisioner);
+    const volume = this.lookup.volume(a.volume.name);
+    const claim = this.lookup.claim(a.claim.namespace!, a.claim.name);
+    if (!volume || !claim) return;
+    if (!provisioner?.expand) {
+      this.recorder.event(claim, 'Warning', 'VolumeResizeFailed', `provisioner ${a.provisioner} cannot expand volumes`);
+      return;
+    }
+    const now = nowTimestamp();
+    await this.patch(ctx, a.claim, {
+      status: { allocatedResources: { storage: a.size }, conditions: [{ type: 'Resizing', status: 'True', lastTransitionTime: now, lastProbeTime: null }] },
+    }, 'status');
+    this.recorder.event(claim, 'Normal', 'Resizing', `External resizer is resizing volume ${volume.metadata.name}`);
+    let bytes: bigint;
+    try {
+      bytes = await provisioner.expand(volume, Quantity.parse(a.size).value());
+    } catch (err) {
+      this.recorder.event(claim, 'Warning', 'VolumeResizeFailed', `resize volume "${volume.metadata.name}" by resizer "${a.provisioner}" failed: ${(err as Error).message}`);
+      throw err;
+    }
+    const capacity = { storage: capacityQuantity(bytes) };
+    await this.patch(ctx, a.volume, { spec: { capacity } });
+    await this.patch(ctx, a.claim, { status: { capacity, allocatedResources: { storage: a.size }, conditions: [] } }, 'status');
+    this.recorder.event(claim, 'Normal', 'VolumeResizeSuccessful', 'Resize volume succeeded');
   }
 
   /** Reclaim policy Delete: the storage first, then the object, so no storage outlives its record. */

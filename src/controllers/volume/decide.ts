@@ -34,6 +34,7 @@ import {
   findMatchingVolume,
   hasAnnotation,
   isVolumeBoundToClaim,
+  requestedStorage,
   storageOf,
   volumeMismatch,
   volumeModeMismatch,
@@ -108,6 +109,11 @@ export type Action =
   | { type: 'unbindVolume'; volume: Target; clearClaimRef: boolean }
   /** Reclaim policy Delete: `provisioner` deletes the storage, then the PersistentVolume object goes. */
   | { type: 'deleteVolume'; volume: Target; provisioner: string }
+  /**
+   * Grow the volume to `size` (the claim's request) through `provisioner`; the claim's status tells
+   * the progress (Resizing, allocatedResources, then capacity), as with Kubernetes' resizer.
+   */
+  | { type: 'expand'; claim: Target; volume: Target; provisioner: string; size: string }
   /** Sync the claim: it finishes a binding its volume already holds. */
   | { type: 'syncClaim'; claim: Target }
   | { type: 'event'; object: Target; eventType: EventType; reason: string; message: string };
@@ -302,9 +308,27 @@ function decideBoundClaim(claim: Claim, volumes: readonly Volume[], now: number)
   const volume = volumes.find((v) => v.metadata.name === volumeName);
   if (!volume)
     return claimPhaseWithEvent(claim, 'Lost', 'ClaimLost', 'Bound claim has lost its PersistentVolume. Data on the volume is lost!');
-  // A volume unbound behind our back is bound again; a bound pair gets any missing part written.
-  if (!volume.spec?.claimRef || volume.spec.claimRef.uid === claim.metadata.uid) return bind(volume, claim, now);
+  // A volume unbound behind our back is bound again; a bound pair gets any missing part written,
+  // then grows when its claim asks for more.
+  if (!volume.spec?.claimRef || volume.spec.claimRef.uid === claim.metadata.uid) {
+    const binding = bind(volume, claim, now);
+    return binding.length ? binding : resize(claim, volume);
+  }
   return claimPhaseWithEvent(claim, 'Lost', 'ClaimMisbound', 'Two claims are bound to the same volume, this one is bound incorrectly');
+}
+
+/**
+ * Expansion (external-resizer's ControllerExpandVolume, then the filesystem): a bound claim that
+ * requests more than its volume holds has its volume grown by the provisioner that made it. The
+ * PersistentVolumeClaimResize admission plugin already checked that the class allows it.
+ */
+function resize(claim: Claim, volume: Volume): Action[] {
+  const want = requestedStorage(claim);
+  if (want.cmp(volumeStorage(volume)) <= 0) return [];
+  const provisioner = volume.metadata.annotations?.[ANN_PROVISIONED_BY];
+  if (!provisioner)
+    return [event(claimTarget(claim), 'Warning', 'ExternalExpanding', 'waiting for an external controller to expand this PVC')];
+  return [{ type: 'expand', claim: claimTarget(claim), volume: volumeTarget(volume), provisioner, size: String(claim.spec!.resources!.requests!.storage) }];
 }
 
 /** The key `claims` is looked up by in decideVolume. */
