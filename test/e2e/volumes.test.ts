@@ -196,6 +196,10 @@ describe('PersistentVolumes and claims', { timeout: 600_000 }, () => {
         const dir = join(b.dataDir, 'volumes', claim.spec.volumeName);
         assert.equal(pv.spec.local?.path ?? pv.spec.hostPath?.path, dir);
         assert.ok(existsSync(dir), `${dir} exists`);
+        assert.match(
+          b.k(['describe', 'pvc', `www-web-${i}`, '-n', ns]),
+          new RegExp(`Normal\\s+ProvisioningSucceeded\\s+.*Successfully provisioned volume pvc-${claim.metadata.uid}`),
+        );
       }
       assert.match(b.k(['get', 'pv']), new RegExp(`\\n${pvNames[0]}\\s+1Gi\\s+RWO\\s+Delete\\s+Bound\\s+${ns}/www-web-0\\s+local-path\\s+`));
     } finally {
