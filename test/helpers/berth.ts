@@ -38,8 +38,17 @@ export interface StartOptions {
 // Every berth a test file started is ended when that file's process ends, also when the runner
 // cancels it on a timeout (it then gets SIGTERM, and `after` hooks do not run).
 const running = new Set<ChildProcess>();
+/** Data dirs made here and not yet removed by `stop`: removed when the process ends. */
+const madeDirs = new Set<string>();
 const killAll = () => {
   for (const p of running) p.kill('SIGKILL');
+  for (const dir of madeDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // A berth just killed may still be writing; what remains is in the system's temp dir.
+    }
+  }
 };
 process.on('exit', killAll);
 for (const signal of ['SIGTERM', 'SIGINT'] as const)
@@ -89,6 +98,7 @@ function waitExit(proc: ChildProcess): Promise<void> {
 
 export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  if (!opts.dataDir) madeDirs.add(dataDir);
   const args = opts.args ?? [];
   let { proc, url, kubeconfig } = await launch(dataDir, args);
   const kubectl = (kargs: string[], input?: string): KubectlResult => {
@@ -126,7 +136,10 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
       const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
       await waitExit(proc);
       clearTimeout(killer);
-      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        madeDirs.delete(dataDir);
+      }
     },
   };
   return berth;
