@@ -123,6 +123,26 @@ describe('storage classes and claims', { timeout: 180_000 }, () => {
     b.k(['wait', '--for=condition=Ready', 'pod/second', '--timeout=30s']);
   });
 
+  test('a class of any name works with berth\'s provisioner; one no provisioner serves leaves its claims Pending, saying why', async () => {
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' },
+      provisioner: 'berth.dev/local-path', volumeBindingMode: 'Immediate',
+    }));
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'glusterfs' },
+      provisioner: 'kubernetes.io/glusterfs', parameters: { resturl: 'http://127.0.0.1:8081' },
+    }));
+    b.k(['apply', '-f', '-'], claim('std', { storageClassName: 'standard' }));
+    b.k(['apply', '-f', '-'], claim('gluster', { storageClassName: 'glusterfs' }));
+    await eventually('standard claim bound', () => b.k(['get', 'pvc', 'std', '-o', 'jsonpath={.status.phase}']) === 'Bound');
+    await eventually('glusterfs claim says why it waits', () =>
+      /ExternalProvisioning .*Waiting for a volume to be created either by the external provisioner 'kubernetes.io\/glusterfs' or manually by the system administrator/s.test(
+        b.k(['describe', 'pvc', 'gluster']),
+      ),
+    );
+    assert.equal(b.k(['get', 'pvc', 'gluster', '-o', 'jsonpath={.status.phase}']), 'Pending');
+  });
+
   test('existing classes are left as they are on restart', async () => {
     b.k(['annotate', 'storageclass', 'local-path', 'storageclass.kubernetes.io/is-default-class-']);
     await b.restart();

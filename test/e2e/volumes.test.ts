@@ -278,38 +278,41 @@ describe('PersistentVolumes and claims', { timeout: 600_000 }, () => {
     }
   });
 
-  test('six claims created at once for two volumes: two bound, each to its own volume, four Pending', async () => {
-    const ns = namespace();
-    const pvs = ['race-a', 'race-b'];
-    const claimNames = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
-    try {
-      b.k(['apply', '-f', '-'], yaml(...pvs.map((n) => persistentVolume(n, '1Gi', { storageClassName: '', hostPath: { path: `/tmp/berth-${n}` } }))));
-      await eventually('volumes Available', () => pvs.every((n) => volumeOf(b, n).status?.phase === 'Available'));
-      b.k(['apply', '-f', '-'], yaml(...claimNames.map((n) => claimManifest(ns, n, '1Gi', ''))));
-      const boundClaims = () => (getJson(b, ['get', 'pvc', '-n', ns]).items as any[]).filter((c) => c.status?.phase === 'Bound');
-      await eventually('two claims bound', () => boundClaims().length === 2);
-      await sleep(2000); // let any double binding show
-      const claims = getJson(b, ['get', 'pvc', '-n', ns]).items as any[];
-      const won = claims.filter((c) => c.status?.phase === 'Bound');
-      const lost = claims.filter((c) => c.status?.phase !== 'Bound');
-      assert.equal(won.length, 2);
-      assert.deepEqual(won.map((c) => c.spec.volumeName).sort(), pvs);
-      assert.deepEqual(lost.map((c) => c.status?.phase), ['Pending', 'Pending', 'Pending', 'Pending']);
-      for (const c of lost) assert.ok(!c.spec.volumeName, `${c.metadata.name} names no volume`);
-      for (const n of pvs) {
-        const pv = volumeOf(b, n);
-        assert.equal(pv.status.phase, 'Bound');
-        const owner = won.find((c) => c.spec.volumeName === n);
-        assert.equal(pv.spec.claimRef.name, owner.metadata.name);
-        assert.equal(pv.spec.claimRef.uid, owner.metadata.uid);
+  for (const restart of [false, true])
+    test(`six claims created at once for two volumes: two bound, each to its own volume, four Pending${restart ? ' (berth killed and restarted meanwhile)' : ''}`, async () => {
+      const ns = namespace();
+      const pvs = restart ? ['race-c', 'race-d'] : ['race-a', 'race-b'];
+      const claimNames = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+      try {
+        b.k(['apply', '-f', '-'], yaml(...pvs.map((n) => persistentVolume(n, '1Gi', { storageClassName: '', hostPath: { path: `/tmp/berth-${n}` } }))));
+        await eventually('volumes Available', () => pvs.every((n) => volumeOf(b, n).status?.phase === 'Available'));
+        b.k(['apply', '-f', '-'], yaml(...claimNames.map((n) => claimManifest(ns, n, '1Gi', ''))));
+        // kill -9 while the controller binds: what it wrote must still be one claim per volume.
+        if (restart) await b.restart({ kill: true });
+        const boundClaims = () => (getJson(b, ['get', 'pvc', '-n', ns]).items as any[]).filter((c) => c.status?.phase === 'Bound');
+        await eventually('two claims bound', () => boundClaims().length === 2);
+        await sleep(2000); // let any double binding show
+        const claims = getJson(b, ['get', 'pvc', '-n', ns]).items as any[];
+        const won = claims.filter((c) => c.status?.phase === 'Bound');
+        const lost = claims.filter((c) => c.status?.phase !== 'Bound');
+        assert.equal(won.length, 2);
+        assert.deepEqual(won.map((c) => c.spec.volumeName).sort(), pvs);
+        assert.deepEqual(lost.map((c) => c.status?.phase), ['Pending', 'Pending', 'Pending', 'Pending']);
+        for (const c of lost) assert.ok(!c.spec.volumeName, `${c.metadata.name} names no volume`);
+        for (const n of pvs) {
+          const pv = volumeOf(b, n);
+          assert.equal(pv.status.phase, 'Bound');
+          const owner = won.find((c) => c.spec.volumeName === n);
+          assert.equal(pv.spec.claimRef.name, owner.metadata.name);
+          assert.equal(pv.spec.claimRef.uid, owner.metadata.uid);
+        }
+        const getPv = b.k(['get', 'pv', ...pvs]);
+        for (const c of won) assert.match(getPv, new RegExp(`\\n${c.spec.volumeName}\\s+1Gi\\s+RWO\\s+Retain\\s+Bound\\s+${ns}/${c.metadata.name}\\s+`));
+      } finally {
+        deleteNamespace(b, ns);
+        deletePVs(b, ...pvs);
       }
-      const getPv = b.k(['get', 'pv', ...pvs]);
-      for (const c of won) assert.match(getPv, new RegExp(`\\n${c.spec.volumeName}\\s+1Gi\\s+RWO\\s+Retain\\s+Bound\\s+${ns}/${c.metadata.name}\\s+`));
-    } finally {
-      deleteNamespace(b, ns);
-      deletePVs(b, ...pvs);
-    }
-  });
+    });
 
   test('WaitForFirstConsumer: the claim waits for a pod, then binds on the pod\'s node', async () => {
     const ns = namespace();
