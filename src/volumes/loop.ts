@@ -17,6 +17,7 @@ import {
   roundUp,
   volumesDir,
   type ProvisionerOptions,
+  type Expanded,
 } from './provisioner.js';
 import { findTool, runTool } from './tools.js';
 
@@ -98,19 +99,17 @@ export class LoopProvisioner implements Provisioner {
     }
   }
 
-  async expand(pv: v1.PersistentVolume, newBytes: bigint): Promise<bigint> {
+  async expand(pv: v1.PersistentVolume, newBytes: bigint): Promise<Expanded> {
     const image = this.imageOf(pv);
     const current = await sizeOf(image);
     if (current === undefined) throw new Error(`${image} does not exist`);
     const bytes = roundUp(newBytes, BLOCK);
     if (bytes < current) throw new Error(`cannot shrink ${image} from ${current} to ${bytes} bytes`);
-    await this.refuseAttached(image, 'expand');
     if (bytes > current) await truncate(image, safeNumber(bytes));
-    // Also run when the file is already the size: it finishes a growth that stopped after truncate.
-    // e2fsck exits 1 when it corrected something, which still leaves a consistent filesystem.
-    await runTool('e2fsck', ['-f', '-y', image], [0, 1]);
-    await runTool('resize2fs', [image]);
-    return bytes;
+    // In use: the image is grown; its loop device and filesystem catch up when it is next attached.
+    if ((await loopDevicesBacking(image)).length > 0) return { bytes, fileSystemResizePending: true };
+    await growFileSystem(image);
+    return { bytes, fileSystemResizePending: false };
   }
 
   private imageOf(pv: v1.PersistentVolume): string {
@@ -127,6 +126,17 @@ export class LoopProvisioner implements Provisioner {
     if (devices.length > 0)
       throw new Error(`cannot ${what} ${image}: attached to ${devices.join(', ')}; the node agent must detach it first`);
   }
+}
+
+/**
+ * Grows an unattached image's ext4 filesystem to the file's size. Also right when it already has that
+ * size: it finishes a growth that stopped after the truncate. e2fsck exits 1 when it corrected
+ * something, which still leaves a consistent filesystem. The node agent calls this before attaching an
+ * image whose growth is pending.
+ */
+export async function growFileSystem(image: string): Promise<void> {
+  await runTool('e2fsck', ['-f', '-y', image], [0, 1]);
+  await runTool('resize2fs', [image]);
 }
 
 /** The loop devices whose backing file is `image`, read from sysfs (attaches nothing). */

@@ -46,8 +46,17 @@ export interface Provisioner {
   provision(req: ProvisionRequest): Promise<ProvisionedVolume>;
   /** Removes the storage behind a PV (reclaim policy Delete); missing storage is not an error. */
   delete(pv: v1.PersistentVolume): Promise<void>;
-  /** Grows the storage to at least `newBytes` (offline); returns the new size in bytes. */
-  expand?(pv: v1.PersistentVolume, newBytes: bigint): Promise<bigint>;
+  /**
+   * Grows the storage to at least `newBytes`. When the volume is in use its filesystem cannot grow
+   * here (this kernel refuses online ext4 growth): the storage grows and `fileSystemResizePending`
+   * says the node agent finishes the filesystem when a pod next attaches the volume.
+   */
+  expand?(pv: v1.PersistentVolume, newBytes: bigint): Promise<Expanded>;
+}
+
+export interface Expanded {
+  bytes: bigint;
+  fileSystemResizePending: boolean;
 }
 
 /** Where provisioners keep volumes under berth's data directory. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as v1 from 'kubernetes-types/core/v1.js';
 import { LocalPathProvisioner } from '../../src/volumes/localpath.js';
-import { LOOP_IMAGE_ANNOTATION, LoopProvisioner, loopImageBytes } from '../../src/volumes/loop.js';
+import { LOOP_IMAGE_ANNOTATION, LoopProvisioner, growFileSystem, loopDevicesAvailable, loopImageBytes } from '../../src/volumes/loop.js';
 import { type ProvisionRequest, type ProvisionedVolume, capacityQuantity, checkedVolumeName, isDirectChild } from '../../src/volumes/provisioner.js';
 
 const Mi = 1024n * 1024n;
@@ -113,13 +113,27 @@ test('loop: a sparse ext4 image of exactly the request, grown offline, never shr
   assert.ok(!existsSync(`${image}.tmp`));
 
   const pv = pvFrom('pvc-uid-2', v);
-  assert.equal(await p.expand(pv, 96n * Mi), 96n * Mi);
+  assert.deepEqual(await p.expand(pv, 96n * Mi), { bytes: 96n * Mi, fileSystemResizePending: false });
   assert.equal(statSync(image).size, 100663296);
   assert.equal(ext4Bytes(image), 100663296n);
 
   await assert.rejects(p.expand(pv, 64n * Mi), /cannot shrink/);
   assert.equal(statSync(image).size, 100663296);
-  assert.equal(await p.expand(pv, 96n * Mi), 96n * Mi); // same size again: a no-op growth
+  assert.deepEqual(await p.expand(pv, 96n * Mi), { bytes: 96n * Mi, fileSystemResizePending: false }); // same size: a no-op
+
+  // In use (attached to a loop device): the image grows, the filesystem waits for the node agent.
+  if (await loopDevicesAvailable()) {
+    const device = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+    try {
+      assert.deepEqual(await p.expand(pv, 128n * Mi), { bytes: 128n * Mi, fileSystemResizePending: true });
+      assert.equal(statSync(image).size, 128 * 2 ** 20);
+      assert.equal(ext4Bytes(image), 100663296n);
+    } finally {
+      execFileSync('losetup', ['-d', device]);
+    }
+    await growFileSystem(image);
+    assert.equal(ext4Bytes(image), 128n * Mi);
+  } else t.diagnostic('no loop devices: growth in use not checked');
 
   await p.delete(pv);
   assert.ok(!existsSync(image));

@@ -5,7 +5,7 @@ import type { KubeObject } from '../../api/types.js';
 import type { Client, ResourceClient } from '../../client/client.js';
 import type { EventRecorder } from '../../client/events.js';
 import { isStatusError } from '../../machinery/errors.js';
-import { capacityQuantity, type Provisioner } from '../../volumes/provisioner.js';
+import { capacityQuantity, type Expanded, type Provisioner } from '../../volumes/provisioner.js';
 import { Quantity } from '../../machinery/quantity.js';
 import { nowTimestamp } from '../../machinery/objects.js';
 import { claimRefFor, type Action, type BindAction, type Claim, type Target, type Volume } from './decide.js';
@@ -144,8 +144,9 @@ export class VolumeActor {
 
   /**
    * Grows the volume as Kubernetes' resizer reports it: the claim shows `Resizing` and the size being
-   * allocated, the provisioner grows the storage (the loop provisioner its image and filesystem, offline),
-   * then the volume's capacity and the claim's status carry the new size.
+   * allocated, the provisioner grows the storage (the loop provisioner its image and, when no pod uses
+   * it, its filesystem), then the volume's capacity and the claim's status carry the new size; a volume
+   * in use is left `FileSystemResizePending` for the node agent.
    */
   private async expand(a: Extract<Action, { type: 'expand' }>, ctx: Ctx): Promise<void> {
     const provisioner = this.provisioners.get(a.provisioner);
@@ -161,15 +162,28 @@ export class VolumeActor {
       status: { allocatedResources: { storage: a.size }, conditions: [{ type: 'Resizing', status: 'True', lastTransitionTime: now, lastProbeTime: null }] },
     }, 'status');
     this.recorder.event(claim, 'Normal', 'Resizing', `External resizer is resizing volume ${volume.metadata.name}`);
-    let bytes: bigint;
+    let expanded: Expanded;
     try {
-      bytes = await provisioner.expand(volume, Quantity.parse(a.size).value());
+      expanded = await provisioner.expand(volume, Quantity.parse(a.size).value());
     } catch (err) {
       this.recorder.event(claim, 'Warning', 'VolumeResizeFailed', `resize volume "${volume.metadata.name}" by resizer "${a.provisioner}" failed: ${(err as Error).message}`);
       throw err;
     }
-    const capacity = { storage: capacityQuantity(bytes) };
+    const capacity = { storage: capacityQuantity(expanded.bytes) };
     await this.patch(ctx, a.volume, { spec: { capacity } });
+    if (expanded.fileSystemResizePending) {
+      // In use: the claim keeps its old capacity until the node agent grows the filesystem.
+      const pending = {
+        type: 'FileSystemResizePending',
+        status: 'True',
+        lastTransitionTime: nowTimestamp(),
+        lastProbeTime: null,
+        message: 'Waiting for user to (re-)start a pod to finish file system resize of volume on node.',
+      };
+      await this.patch(ctx, a.claim, { status: { allocatedResources: { storage: a.size }, conditions: [pending] } }, 'status');
+      this.recorder.event(claim, 'Normal', 'FileSystemResizeRequired', 'Require file system resize of volume on node');
+      return;
+    }
     await this.patch(ctx, a.claim, { status: { capacity, allocatedResources: { storage: a.size }, conditions: [] } }, 'status');
     this.recorder.event(claim, 'Normal', 'VolumeResizeSuccessful', 'Resize volume succeeded');
   }
