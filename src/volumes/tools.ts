@@ -1,5 +1,5 @@
-// Runs the host's filesystem tools (e2fsprogs, util-linux). They live in sbin, which a
-// non-login PATH can lack, so sbin is searched too; a missing tool names its package.
+// Runs the host's filesystem and network tools (e2fsprogs, util-linux, iproute2). They live in
+// sbin, which a non-login PATH can lack, so sbin is searched too; a missing tool names its package.
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ const PACKAGES: Readonly<Record<string, string>> = {
   resize2fs: 'e2fsprogs',
   dumpe2fs: 'e2fsprogs',
   losetup: 'util-linux',
+  ip: 'iproute2',
 };
 
 /** The tool's full path, or undefined when it is not installed. */

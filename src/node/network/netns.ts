@@ -1,0 +1,23 @@
+// Pods' network namespaces, made with iproute2 so `ip netns exec` and the CNI plugins find them
+// as bind mounts under /var/run/netns.
+import { runTool } from '../../volumes/tools.js';
+
+const NETNS_DIR = '/var/run/netns';
+
+export const netnsPath = (name: string) => `${NETNS_DIR}/${name}`;
+
+/** Creates the namespace and returns its path; one left by a crash is reused. */
+export async function createNetns(name: string): Promise<string> {
+  if (!(await netnsExists(name))) await runTool('ip', ['netns', 'add', name]);
+  return netnsPath(name);
+}
+
+/** Deletes the namespace, and with it the pod's end of every veth; a missing one is fine. */
+export async function deleteNetns(name: string): Promise<void> {
+  if (await netnsExists(name)) await runTool('ip', ['netns', 'delete', name]);
+}
+
+export async function netnsExists(name: string): Promise<boolean> {
+  const { stdout } = await runTool('ip', ['netns', 'list']);
+  return stdout.split('\n').some((line) => line.split(' ')[0] === name);
+}
