@@ -110,37 +110,35 @@ export function containerEnv(input: EnvInput): EnvResult {
   return { env: [...vars].map(([name, value]) => ({ name, value })), events };
 }
 
+/** A ConfigMap's or Secret's key, with `optional` as kubelet honours it and kubelet's errors. */
+function keyRef(
+  ref: { name?: string; key: string; optional?: boolean },
+  resource: 'configmap' | 'secret',
+  kind: 'ConfigMap' | 'Secret',
+  ns: string,
+  dataOf: (name: string) => Record<string, string> | undefined,
+): string | undefined {
+  const { name = '', key, optional } = ref;
+  const data = dataOf(name);
+  if (!data) {
+    if (optional) return undefined;
+    throw notFound(resource, name);
+  }
+  const v = data[key];
+  if (v === undefined && !optional) throw new CreateContainerConfigError(`couldn't find key ${key} in ${kind} ${ns}/${name}`);
+  return v;
+}
+
 function valueFrom(input: EnvInput, src: v1.EnvVarSource): string | undefined {
   const ns = input.pod.metadata.namespace ?? '';
   if (src.fieldRef) return podFieldValue(input, src.fieldRef.fieldPath);
   if (src.resourceFieldRef) return resourceFieldValue(input, src.resourceFieldRef);
-  if (src.configMapKeyRef) {
-    const { name = '', key, optional } = src.configMapKeyRef;
-    const cm = input.configMap(name);
-    if (!cm) {
-      if (optional) return undefined;
-      throw notFound('configmap', name);
-    }
-    const v = cm.data?.[key];
-    if (v === undefined) {
-      if (optional) return undefined;
-      throw new CreateContainerConfigError(`couldn't find key ${key} in ConfigMap ${ns}/${name}`);
-    }
-    return v;
-  }
+  // An object without data has no keys; a missing object is another error.
+  const dataOf = (obj: { data?: Record<string, string> } | undefined) => obj && (obj.data ?? {});
+  if (src.configMapKeyRef) return keyRef(src.configMapKeyRef, 'configmap', 'ConfigMap', ns, (n) => dataOf(input.configMap(n)));
   if (src.secretKeyRef) {
-    const { name = '', key, optional } = src.secretKeyRef;
-    const s = input.secret(name);
-    if (!s) {
-      if (optional) return undefined;
-      throw notFound('secret', name);
-    }
-    const v = s.data?.[key];
-    if (v === undefined) {
-      if (optional) return undefined;
-      throw new CreateContainerConfigError(`couldn't find key ${key} in Secret ${ns}/${name}`);
-    }
-    return decode(v);
+    const v = keyRef(src.secretKeyRef, 'secret', 'Secret', ns, (n) => dataOf(input.secret(n)));
+    return v === undefined ? undefined : decode(v);
   }
   return '';
 }
