@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isDNS1123Subdomain } from '../machinery/validation.js';
 import { nodeNameFromHostname } from '../node/nodestatus.js';
+import { imageImport, imageList, imageRemove } from './images.js';
 import { up, type UpOptions } from './up.js';
 
 const defaultDataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');
@@ -35,6 +36,30 @@ program
   .action(async (opts: UpOptions) => {
     await up(opts);
   });
+
+const image = program.command('image').description('manage the local images pods run from');
+const dataDirOption = (): Option => new Option('--data-dir <dir>', 'where state, credentials and images live').default(defaultDataDir);
+
+image
+  .command('import')
+  .description('import a `docker save` archive or an OCI image-layout archive (plain or gzipped tar)')
+  .argument('<file>', 'the archive')
+  .addOption(dataDirOption())
+  .action(imageImport);
+
+image
+  .command('ls')
+  .alias('list')
+  .description('list local images')
+  .addOption(dataDirOption())
+  .action(imageList);
+
+image
+  .command('rm')
+  .description('remove images by reference or ID, and the layers no other image uses')
+  .argument('<ref...>', 'references (busybox:1.36) or image IDs')
+  .addOption(dataDirOption())
+  .action(imageRemove);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
