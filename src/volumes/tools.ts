@@ -14,6 +14,11 @@ const PACKAGES: Readonly<Record<string, string>> = {
   dumpe2fs: 'e2fsprogs',
   losetup: 'util-linux',
   ip: 'iproute2',
+  mount: 'mount',
+  umount: 'mount',
+  mknod: 'coreutils',
+  setfattr: 'attr',
+  runc: 'runc',
 };
 
 /** The tool's full path, or undefined when it is not installed. */

@@ -1,7 +1,9 @@
 // Unpacks an image's layers, each into its own directory keyed by diff ID (the digest of the
 // uncompressed tar) under `<dataDir>/images/layers/`, to serve later as overlayfs lower
 // directories. A layer unpacked once is shared by every image that has it, and by concurrent
-// unpackers: each extracts into scratch space and renames; the first rename wins.
+// unpackers: each extracts into scratch space and renames; the first rename wins. A layer is kept
+// in one of two forms, each its own cache: whiteouts as the image spec writes them (`.wh.*`
+// files, what flatten.ts reads), or as overlayfs reads them (whiteouts.ts).
 import { createReadStream } from 'node:fs';
 import { access, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,13 +11,25 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { layerExtractor } from './layer.js';
+import { toOverlayWhiteouts } from './whiteouts.js';
 import type { Descriptor } from './oci.js';
 import type { ImageStore } from './store.js';
 
-export function layerDir(store: ImageStore, diffId: string): string {
+/** How an unpacked layer records deletions: `oci` (`.wh.*` files) or `overlay` (overlayfs lower form). */
+export type WhiteoutForm = 'oci' | 'overlay';
+
+export interface UnpackOptions {
+  /** `oci` unless given; `overlay` needs root. */
+  whiteouts?: WhiteoutForm;
+}
+
+const formRoot = (store: ImageStore, form: WhiteoutForm) =>
+  form === 'oci' ? join(store.root, 'layers', 'sha256') : join(store.root, 'layers', 'overlay', 'sha256');
+
+export function layerDir(store: ImageStore, diffId: string, form: WhiteoutForm = 'oci'): string {
   const hex = /^sha256:([a-f0-9]{64})$/.exec(diffId)?.[1];
   if (!hex) throw new Error(`unsupported diff ID "${diffId}"`);
-  return join(store.root, 'layers', 'sha256', hex);
+  return join(formRoot(store, form), hex);
 }
 
 async function compression(path: string): Promise<'gzip' | 'none'> {
@@ -31,10 +45,11 @@ async function compression(path: string): Promise<'gzip' | 'none'> {
 }
 
 /** The directory holding the layer's files, unpacking it first if no one has. */
-export async function unpackLayer(store: ImageStore, layer: Descriptor, diffId: string): Promise<string> {
-  const dir = layerDir(store, diffId);
+export async function unpackLayer(store: ImageStore, layer: Descriptor, diffId: string, options: UnpackOptions = {}): Promise<string> {
+  const form = options.whiteouts ?? 'oci';
+  const dir = layerDir(store, diffId, form);
   if (await access(dir).then(() => true, () => false)) return dir;
-  await mkdir(join(store.root, 'layers', 'sha256'), { recursive: true });
+  await mkdir(formRoot(store, form), { recursive: true });
   const work = await store.scratchDir();
   const tree = join(work, 'tree');
   try {
@@ -53,6 +68,8 @@ export async function unpackLayer(store: ImageStore, layer: Descriptor, diffId: 
     else await pipeline(createReadStream(blob), sink);
     const actual = `sha256:${hash.digest('hex')}`;
     if (actual !== diffId) throw new Error(`layer ${layer.digest} unpacks to ${actual}, the image config says ${diffId}`);
+    // Converted before the rename, so the cache never holds a half-converted tree.
+    if (form === 'overlay') await toOverlayWhiteouts(tree);
     try {
       await rename(tree, dir);
     } catch (err) {
@@ -66,11 +83,11 @@ export async function unpackLayer(store: ImageStore, layer: Descriptor, diffId: 
 }
 
 /** The unpacked layer directories of an image, lowest first. */
-export async function unpackImage(store: ImageStore, refOrId: string): Promise<string[]> {
+export async function unpackImage(store: ImageStore, refOrId: string, options: UnpackOptions = {}): Promise<string[]> {
   const image = await store.resolve(refOrId);
   const diffIds = image.config.rootfs.diff_ids;
   if (diffIds.length !== image.manifest.layers.length) throw new Error(`image ${image.reference}: ${image.manifest.layers.length} layers but ${diffIds.length} diff IDs`);
   const dirs: string[] = [];
-  for (const [i, layer] of image.manifest.layers.entries()) dirs.push(await unpackLayer(store, layer, diffIds[i]!));
+  for (const [i, layer] of image.manifest.layers.entries()) dirs.push(await unpackLayer(store, layer, diffIds[i]!, options));
   return dirs;
 }
