@@ -304,3 +304,13 @@ export function quantityFromJSON(value: unknown): Quantity | undefined {
   if (typeof value === 'number' || typeof value === 'bigint') return Quantity.parse(String(value));
   throw new QuantityError(QUANTITY_FORMAT_ERROR);
 }
+
+/** A resource list's entry (e.g. `storage` of requests) as a Quantity; undefined when absent or unreadable. */
+export function resourceQuantity(list: Readonly<Record<string, unknown>> | undefined, name: string): Quantity | undefined {
+  try {
+    return quantityFromJSON(list?.[name]);
+  } catch (err) {
+    if (err instanceof QuantityError) return undefined;
+    throw err;
+  }
+}

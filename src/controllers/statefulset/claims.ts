@@ -2,7 +2,7 @@
 // gives each claim (the garbage collector then deletes claims whose owners are
 // gone), whether a leftover claim still waits for that, and the storage a grown
 // volumeClaimTemplate asks of an existing claim.
-import { Quantity, QuantityError } from '../../machinery/quantity.js';
+import { resourceQuantity } from '../../machinery/quantity.js';
 import { inOrdinalRange, ordinalOf, type Claim, type OwnerReference, type Pod, type StatefulSet } from './identity.js';
 
 function ownerRef(kind: 'StatefulSet' | 'Pod', obj: { metadata: { name?: string; uid?: string } }): OwnerReference {
@@ -39,21 +39,10 @@ export function isStale(claim: Claim, podName: string, podUid: string | undefine
   return (claim.metadata.ownerReferences ?? []).some((r) => r.kind === 'Pod' && r.name === podName && r.uid !== podUid);
 }
 
-function storageOf(obj: { spec?: { resources?: { requests?: Record<string, unknown> } } } | undefined): Quantity | undefined {
-  const v = obj?.spec?.resources?.requests?.storage;
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  try {
-    return Quantity.parse(String(v));
-  } catch (err) {
-    if (err instanceof QuantityError) return undefined;
-    throw err;
-  }
-}
-
 /** The storage request a claim should grow to, when its template asks for more than it has. */
 export function grownStorage(template: Claim, claim: Claim): string | undefined {
-  const want = storageOf(template);
-  const have = storageOf(claim);
+  const want = resourceQuantity(template.spec?.resources?.requests, 'storage');
+  const have = resourceQuantity(claim.spec?.resources?.requests, 'storage');
   if (!want || !have || want.cmp(have) <= 0) return undefined;
   return String(template.spec!.resources!.requests!.storage);
 }

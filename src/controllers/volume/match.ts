@@ -5,7 +5,7 @@
 import type { PersistentVolume } from '../../api/core/persistentvolumes.js';
 import { matchesNodeSelectorTerms } from '../../machinery/nodeaffinity.js';
 import { storageClassOf, type PersistentVolumeClaim } from '../../api/core/persistentvolumeclaims.js';
-import { Quantity, QuantityError } from '../../machinery/quantity.js';
+import { Quantity, resourceQuantity } from '../../machinery/quantity.js';
 import { labelSelectorFromObject, type Labels } from '../../machinery/selectors.js';
 
 export type Volume = PersistentVolume;
@@ -38,14 +38,7 @@ export function volumeClass(volume: Volume): string {
 
 /** The `storage` entry of a resource list; undefined when absent or unreadable. */
 export function storageOf(list: Record<string, unknown> | undefined): Quantity | undefined {
-  const v = list?.storage;
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  try {
-    return Quantity.parse(String(v));
-  } catch (err) {
-    if (err instanceof QuantityError) return undefined;
-    throw err;
-  }
+  return resourceQuantity(list, 'storage');
 }
 
 /** What the claim asks for; none asked is zero, as an absent map entry is in Go. */
