@@ -136,11 +136,6 @@ export function claimFor(set: StatefulSet, template: ClaimTemplate, ordinal: num
   };
 }
 
-/** The claims of one ordinal, one per template. */
-export function claimsFor(set: StatefulSet, ordinal: number): Claim[] {
-  return claimTemplates(set).map((t) => claimFor(set, t, ordinal));
-}
-
 /** The pod of one ordinal at a revision: the template, its identity, and a volume per claim template. */
 export function newPod(set: StatefulSet, ordinal: number, revisionName: string): Pod {
   const template = structuredClone(set.spec?.template ?? {}) as Mutable<corev1.PodTemplateSpec>;
@@ -170,7 +165,7 @@ export function newPod(set: StatefulSet, ordinal: number, revisionName: string):
   };
 }
 
-export function identityLabels(set: StatefulSet, ordinal: number): Record<string, string> {
+function identityLabels(set: StatefulSet, ordinal: number): Record<string, string> {
   return { [POD_NAME_LABEL]: podName(set, ordinal), [POD_INDEX_LABEL]: String(ordinal) };
 }
 
