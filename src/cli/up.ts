@@ -13,6 +13,7 @@ import { StatefulSetController } from '../controllers/statefulset/controller.js'
 import { NodeAgent } from '../node/agent.js';
 import { NODE_ADDRESS, POD_CIDR } from '../node/nodestatus.js';
 import { SimulatedRuntime } from '../node/runtime/simulated.js';
+import { missingPrerequisites, RuncRuntime } from '../node/runtime/runc/runtime.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { LocalPathProvisioner } from '../volumes/localpath.js';
 import { LoopProvisioner, loopDevicesAvailable } from '../volumes/loop.js';
@@ -39,6 +40,13 @@ interface Component {
 export async function up(opts: UpOptions): Promise<void> {
   const started = process.hrtime.bigint();
   const log = pino({ level: opts.logLevel, base: { component: 'berth' } }, pino.destination(2));
+  if (opts.runtime === 'runc') {
+    const missing = missingPrerequisites();
+    if (missing.length) {
+      process.stderr.write(`berth up --runtime runc needs ${missing.join(', ')}; --runtime simulated works without them\n`);
+      process.exit(1);
+    }
+  }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await ensureCredentials(opts.dataDir, [opts.host]);
   const store = new SqliteStore(join(opts.dataDir, 'state.db'));
@@ -54,9 +62,14 @@ export async function up(opts: UpOptions): Promise<void> {
     new StatefulSetController(client, log.child({ component: 'statefulset-controller' })),
     new VolumeController(client, provisioners, log.child({ component: 'persistentvolume-controller' })),
   ];
-  // With `none` (and runc, which is not built yet) there is no node and no scheduler: pods stay Pending.
-  if (opts.runtime === 'simulated') {
-    const runtime = new SimulatedRuntime({ podCIDR: POD_CIDR, hostIP: NODE_ADDRESS });
+  // With `none` there is no node and no scheduler: pods stay Pending.
+  let runc: RuncRuntime | undefined;
+  if (opts.runtime === 'runc') {
+    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: POD_CIDR, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }) });
+    await runc.start();
+  }
+  if (opts.runtime !== 'none') {
+    const runtime = runc ?? new SimulatedRuntime({ podCIDR: POD_CIDR, hostIP: NODE_ADDRESS });
     const node = { nodeName: opts.nodeName, address: NODE_ADDRESS, podCIDR: POD_CIDR, dataDir: opts.dataDir, runtime };
     controllers.push(new NodeAgent(client, node, log.child({ component: 'kubelet' })), new Scheduler(client, log.child({ component: 'scheduler' })));
   }
@@ -74,6 +87,8 @@ export async function up(opts: UpOptions): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     for (const c of controllers) c.stop();
+    // The runc runtime's containers go with berth: their output pumps live in this process.
+    await runc?.close().catch((err: unknown) => log.error({ err }, 'runc runtime cleanup failed'));
     await server.stop();
     await store.close();
     process.exit(0);

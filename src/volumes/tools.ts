@@ -19,6 +19,7 @@ const PACKAGES: Readonly<Record<string, string>> = {
   mknod: 'coreutils',
   setfattr: 'attr',
   runc: 'runc',
+  iptables: 'iptables',
 };
 
 /** The tool's full path, or undefined when it is not installed. */

@@ -33,6 +33,8 @@ export interface KubectlResult {
 export interface StartOptions {
   dataDir?: string;
   args?: string[];
+  /** `--runtime`; simulated unless given. */
+  runtime?: 'simulated' | 'runc' | 'none';
 }
 
 // Every berth a test file started is ended when that file's process ends, also when the runner
@@ -57,8 +59,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.exit(1);
   });
 
-async function launch(dataDir: string, args: string[], port = '0'): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
-  const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', port, '--runtime', 'simulated', ...args], {
+async function launch(dataDir: string, args: string[], port = '0', runtime = 'simulated'): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
+  const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', port, '--runtime', runtime, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(proc);
@@ -100,7 +102,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   if (!opts.dataDir) madeDirs.add(dataDir);
   const args = opts.args ?? [];
-  let { proc, url, kubeconfig } = await launch(dataDir, args);
+  let { proc, url, kubeconfig } = await launch(dataDir, args, '0', opts.runtime);
   const kubectl = (kargs: string[], input?: string): KubectlResult => {
     const r = spawnSync('kubectl', kargs, {
       env: { ...process.env, KUBECONFIG: kubeconfig },
@@ -126,7 +128,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
       await waitExit(proc);
       // Same port again, so clients holding the old address reconnect.
       const port = new URL(url).port;
-      ({ proc, url, kubeconfig } = await launch(dataDir, args, port));
+      ({ proc, url, kubeconfig } = await launch(dataDir, args, port, opts.runtime));
       berth.process = proc;
       berth.url = url;
       berth.kubeconfig = kubeconfig;

@@ -1,0 +1,570 @@
+// The runc runtime: real processes. Per pod a network namespace on the pod bridge (CNI) and a
+// directory `<dataDir>/pods/<ns>_<name>_<uid>/` holding its /etc files and its containers' CRI
+// logs (`<container>/<restartCount>.log`); per container an image resolved by its pull policy,
+// an overlay root and a runc container created from ociSpec. States are observed by polling
+// `runc state`: runc does not report exit codes of detached containers, so an exit this runtime
+// did not cause is reported as exit code 0 (`Completed`) with a message saying it is unknown.
+// Volumes other than emptyDir, probes, ConfigMap/Secret environment and sidecars are not here yet.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type * as v1 from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../../../api/core/pods.js';
+import { nowTimestamp } from '../../../machinery/objects.js';
+import { decidePull, type PullPolicy } from '../../images/policy.js';
+import { loadRegistries, pullImage } from '../../images/pull.js';
+import { ImageStore } from '../../images/store.js';
+import { CniNetwork, findPluginDir } from '../../network/cni.js';
+import { ensureForwardDrop, readIpForward, removeForwardDrop, writeIpForward } from '../../network/firewall.js';
+import { createNetns, deleteNetns, netnsPath } from '../../network/netns.js';
+import { ensureLocalRoutes, localRoutes, removeLocalRoutes } from '../../network/routes.js';
+import { findTool, runTool } from '../../../volumes/tools.js';
+import { isTerminalPhase } from '../../status.js';
+import { crashLoopMessage, events as ev, pullBackOffMessage } from '../../runtime/messages.js';
+import type { ContainerStatus, PodRuntimeState, Runtime, RuntimeEvent, SyncResult } from '../types.js';
+import { processArgs, processUser } from './command.js';
+import { containerEnv, CreateContainerConfigError, processEnv } from './env.js';
+import { hostnameFile, hostsFile, podNames, resolvConf } from './files.js';
+import type { ImageConfig } from './image.js';
+import { assembleRootfs, containerDir, removeRootfs } from './rootfs.js';
+import { Runc, type LogPump } from './runc.js';
+import { ociSpec, type BindMount } from './spec.js';
+
+export const CLUSTER_DOMAIN = 'cluster.local';
+/** How often running containers are polled for an exit. */
+const POLL_MS = 2000;
+/** Retry of a container that could not be created (config or create errors). */
+const RETRY_MS = 10_000;
+const INITIAL_BACKOFF_S = 10;
+const MAX_BACKOFF_S = 300;
+/** Grace given to containers when berth itself stops (the test harness SIGKILLs berth after 10 s). */
+const SHUTDOWN_GRACE_S = 2;
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const CGROUP_PARENT = 'berth';
+const UNKNOWN_EXIT = 'exit code unknown: runc does not report the exit status of a detached container';
+
+export interface RuncRuntimeOptions {
+  dataDir: string;
+  podCIDR: string;
+  /** The node's address (pods' hostIP). */
+  hostIP: string;
+  log: Logger;
+}
+
+interface Ctr {
+  status: ContainerStatus;
+  /** runc's id while an instance exists (created, running or stopped but not yet deleted). */
+  id?: string;
+  pump?: LogPump;
+  backOffSeconds?: number;
+  backOffUntil?: number;
+  /** When a failed create may be retried. */
+  retryAt?: number;
+}
+
+interface Sandbox {
+  uid: string;
+  netns: string;
+  dir: string;
+  ip?: string;
+  ready: boolean;
+  terminal: boolean;
+  init: Map<string, Ctr>;
+  containers: Map<string, Ctr>;
+}
+
+/** The image could not be had: the container waits in ErrImagePull (or ErrImageNeverPull). */
+class ImageError extends Error {
+  constructor(
+    readonly reason: 'ErrImagePull' | 'ErrImageNeverPull',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What `--runtime runc` needs that this machine lacks; empty when all is there. */
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root (run berth as root)');
+  if (!findTool('runc')) missing.push('runc (apt-get install runc)');
+  if (findPluginDir() === undefined) missing.push('the CNI plugins in /usr/lib/cni or /opt/cni/bin (apt-get install containernetworking-plugins)');
+  if (!findTool('iptables')) missing.push('iptables (apt-get install iptables)');
+  if (!findTool('ip')) missing.push('ip (apt-get install iproute2)');
+  if (!findTool('setfattr')) missing.push('setfattr (apt-get install attr)');
+  return missing;
+}
+
+/** `<uid>_<container>`: runc allows `_`, which neither a uid nor a container name holds. */
+const runcId = (uid: string, name: string) => `${uid}_${name}`;
+const parseRuncId = (id: string) => {
+  const i = id.indexOf('_');
+  return i < 0 ? undefined : { uid: id.slice(0, i), name: id.slice(i + 1) };
+};
+const netnsName = (uid: string) => `berth-${uid}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** This process's hard RLIMIT_NOFILE: runc may not give a container more. */
+async function hardNofile(): Promise<number> {
+  const line = (await readFile('/proc/self/limits', 'utf8')).split('\n').find((l) => l.startsWith('Max open files'));
+  const hard = line?.trim().split(/\s+/)[4];
+  return hard === undefined || hard === 'unlimited' ? 1048576 : Number(hard);
+}
+
+/** Removes a cgroup directory and its children, deepest first (cgroupfs only rmdirs empty groups). */
+async function removeCgroup(path: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) await removeCgroup(join(path, e.name));
+  await rmdir(path).catch(() => undefined);
+}
+
+async function removeCgroupEverywhere(relative: string): Promise<void> {
+  for (const controller of await readdir(CGROUP_ROOT).catch(() => [] as string[])) await removeCgroup(join(CGROUP_ROOT, controller, relative));
+}
+
+export class RuncRuntime implements Runtime {
+  readonly info = { name: 'runc', version: '1', maxPods: 110 };
+  private readonly runc: Runc;
+  private readonly cni: CniNetwork;
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private store?: ImageStore;
+  private nofile = 1048576;
+  private ipForwardBefore?: string;
+  private closing = false;
+
+  constructor(private readonly opts: RuncRuntimeOptions) {
+    this.runc = new Runc(opts.dataDir);
+    this.cni = new CniNetwork({ podCIDR: opts.podCIDR, dataDir: join(opts.dataDir, 'cni') });
+  }
+
+  /** The cluster DNS address written into pods' resolv.conf: the pod bridge's gateway (nothing answers there yet). */
+  get clusterDNS(): string {
+    const [base] = this.opts.podCIDR.split('/');
+    const octets = base!.split('.').map(Number);
+    octets[3] = octets[3]! + 1;
+    return octets.join('.');
+  }
+
+  /** Host setup: the FORWARD drop rule and the local routes, before any pod exists. */
+  async start(): Promise<void> {
+    this.store = await ImageStore.open(this.opts.dataDir);
+    this.nofile = await hardNofile();
+    this.ipForwardBefore = await readIpForward();
+    await ensureForwardDrop(this.cni.bridge);
+    await ensureLocalRoutes(localRoutes());
+  }
+
+  /** Stops every pod (berth going down takes its containers along) and undoes the host setup. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const sb of this.sandboxes.values()) await this.stopAll(sb, SHUTDOWN_GRACE_S, []).catch((err) => this.opts.log.warn({ err }, 'stopping pod failed'));
+    await Promise.all([...this.sandboxes.values()].map((sb) => this.teardown(sb)));
+    const step = (what: string, p: Promise<unknown>) => p.catch((err: unknown) => this.opts.log.warn({ err }, `cleanup: ${what} failed`));
+    await step('bridge', this.cni.teardown());
+    await step('routes', removeLocalRoutes(localRoutes()));
+    await step('iptables rule', removeForwardDrop(this.cni.bridge));
+    if (this.ipForwardBefore !== undefined) await step('ip_forward', writeIpForward(this.ipForwardBefore));
+    await removeCgroupEverywhere(CGROUP_PARENT);
+  }
+
+  async recover(pods: readonly Pod[]): Promise<void> {
+    const byUid = new Map(pods.map((p) => [p.metadata.uid!, p]));
+    const adopted = new Set<string>();
+    for (const state of await this.runc.list()) {
+      const parsed = parseRuncId(state.id);
+      const pod = parsed && byUid.get(parsed.uid);
+      const inSpec = pod && [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some((c) => c.name === parsed.name);
+      if (pod && inSpec && state.status === 'running' && !isTerminalPhase(pod.status?.phase)) {
+        this.adopt(pod, parsed.name, state.id, state.created);
+        adopted.add(state.id);
+        continue;
+      }
+      await this.runc.delete(state.id, { force: true }).catch((err) => this.opts.log.warn({ err, id: state.id }, 'removing stale container failed'));
+    }
+    for (const id of await readdir(join(this.opts.dataDir, 'containers')).catch(() => [] as string[])) {
+      if (!adopted.has(id)) await removeRootfs(this.opts.dataDir, id);
+    }
+    // Namespaces of pods not adopted: detach them from the bridge and delete them.
+    const { stdout } = await runTool('ip', ['netns', 'list']);
+    for (const name of stdout.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+      if (!name.startsWith('berth-')) continue;
+      const uid = name.slice('berth-'.length);
+      if (this.sandboxes.has(uid)) continue;
+      await this.cni.del(uid, netnsPath(name)).catch((err) => this.opts.log.warn({ err, uid }, 'CNI DEL of a stale pod failed'));
+      await deleteNetns(name);
+      await removeCgroupEverywhere(join(CGROUP_PARENT, `pod${uid}`));
+    }
+  }
+
+  async syncPod(pod: Pod): Promise<SyncResult> {
+    const uid = pod.metadata.uid!;
+    const events: RuntimeEvent[] = [];
+    let sb = this.sandboxes.get(uid);
+    if (!sb) {
+      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ready: false, terminal: false, init: new Map(), containers: new Map() };
+      this.sandboxes.set(uid, sb);
+    }
+    if (sb.terminal || this.closing) return this.result(pod, sb, events);
+    if (!sb.ready) {
+      try {
+        await this.createSandbox(pod, sb, events);
+      } catch (err) {
+        this.opts.log.warn({ err, pod: pod.metadata.name }, 'creating the pod sandbox failed');
+        events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', message: `Failed to create pod sandbox: ${message(err)}` });
+        return { ...this.result(pod, sb, events), resyncAfterMs: RETRY_MS };
+      }
+    }
+    // Init containers run to completion one at a time, before any regular container.
+    let initDone = true;
+    for (const c of pod.spec?.initContainers ?? []) {
+      const ctr = await this.step(pod, sb, sb.init, c, true, events);
+      if (!ctr.status.state?.terminated) {
+        initDone = false;
+        break;
+      }
+    }
+    if (initDone) for (const c of pod.spec?.containers ?? []) await this.step(pod, sb, sb.containers, c, false, events);
+    const regular = pod.spec?.containers ?? [];
+    if (initDone && regular.length && regular.every((c) => sb.containers.get(c.name)?.status.state?.terminated)) {
+      // Nothing will restart: the pod is finished and its sandbox goes.
+      sb.terminal = true;
+      await this.teardown(sb);
+    }
+    return this.result(pod, sb, events);
+  }
+
+  async killPod(pod: Pod, gracePeriodSeconds: number): Promise<SyncResult> {
+    const sb = this.sandboxes.get(pod.metadata.uid!);
+    const events: RuntimeEvent[] = [];
+    if (!sb) return this.result(pod, undefined, events);
+    await this.stopAll(sb, gracePeriodSeconds, events);
+    await this.teardown(sb);
+    sb.terminal = true;
+    return this.result(pod, sb, events);
+  }
+
+  async forgetPod(uid: string): Promise<void> {
+    const sb = this.sandboxes.get(uid);
+    if (sb) {
+      await this.stopAll(sb, 0, []);
+      await this.teardown(sb);
+      this.sandboxes.delete(uid);
+      await rm(sb.dir, { recursive: true, force: true });
+      return;
+    }
+    const podsDir = join(this.opts.dataDir, 'pods');
+    for (const d of await readdir(podsDir).catch(() => [] as string[])) if (d.endsWith(`_${uid}`)) await rm(join(podsDir, d), { recursive: true, force: true });
+  }
+
+  // --- sandboxes ---
+
+  private podDir(pod: Pod): string {
+    return join(this.opts.dataDir, 'pods', `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
+  }
+
+  private async createSandbox(pod: Pod, sb: Sandbox, events: RuntimeEvent[]): Promise<void> {
+    if (pod.spec?.hostNetwork) throw new Error('hostNetwork pods are not supported by the runc runtime yet');
+    const names = podNames(pod, CLUSTER_DOMAIN);
+    await mkdir(join(sb.dir, 'etc'), { recursive: true });
+    const path = await createNetns(sb.netns);
+    const attached = await this.cni.add(sb.uid, path);
+    sb.ip = attached.addresses[0]?.ip;
+    const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => undefined);
+    const resolv = resolvConf({ pod, clusterDNS: [this.clusterDNS], clusterDomain: CLUSTER_DOMAIN, hostResolvConf: hostResolv });
+    events.push(...resolv.events);
+    await writeFile(join(sb.dir, 'etc', 'hosts'), hostsFile(pod, sb.ip ? [sb.ip] : [], names));
+    await writeFile(join(sb.dir, 'etc', 'resolv.conf'), resolv.content);
+    await writeFile(join(sb.dir, 'etc', 'hostname'), hostnameFile(names));
+    sb.ready = true;
+  }
+
+  /** Detaches and deletes the pod's network namespace and its cgroups; idempotent. */
+  private async teardown(sb: Sandbox): Promise<void> {
+    sb.ready = false;
+    if (existsSync(netnsPath(sb.netns)) || existsSync(join(this.opts.dataDir, 'cni', 'results'))) {
+      await this.cni.del(sb.uid, netnsPath(sb.netns)).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'CNI DEL failed'));
+    }
+    await deleteNetns(sb.netns).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'deleting the network namespace failed'));
+    await removeCgroupEverywhere(join(CGROUP_PARENT, `pod${sb.uid}`));
+  }
+
+  // --- containers ---
+
+  private adopt(pod: Pod, name: string, id: string, created: string): void {
+    const uid = pod.metadata.uid!;
+    let sb = this.sandboxes.get(uid);
+    if (!sb) {
+      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ip: pod.status?.podIP, ready: true, terminal: false, init: new Map(), containers: new Map() };
+      this.sandboxes.set(uid, sb);
+    }
+    const isInit = (pod.spec?.initContainers ?? []).some((c) => c.name === name);
+    const reported = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s) => s.name === name);
+    const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === name)!;
+    const status: ContainerStatus = reported?.state?.running
+      ? structuredClone(reported)
+      : { ...this.baseStatus(spec, undefined), ready: !isInit, started: true, state: { running: { startedAt: nowTimestamp(Date.parse(created)) } } };
+    status.containerID = `runc://${id}`;
+    // No log pump: the pipes went with the berth that started it, so its later output is lost.
+    (isInit ? sb.init : sb.containers).set(name, { status, id });
+  }
+
+  private baseStatus(c: v1.Container, prev: Ctr | undefined): ContainerStatus {
+    return {
+      name: c.name,
+      image: c.image ?? '',
+      imageID: prev?.status.imageID ?? '',
+      ready: false,
+      started: false,
+      restartCount: prev?.status.restartCount ?? 0,
+      state: {},
+      lastState: prev?.status.lastState ?? {},
+    };
+  }
+
+  /** One step of a container towards running (or, for an init container, having run). */
+  private async step(pod: Pod, sb: Sandbox, map: Map<string, Ctr>, c: v1.Container, isInit: boolean, events: RuntimeEvent[]): Promise<Ctr> {
+    let ctr = map.get(c.name);
+    const now = Date.now();
+    if (ctr?.id && ctr.status.state?.running) {
+      const state = await this.runc.state(ctr.id);
+      if (state && state.status !== 'stopped') return ctr;
+      await this.finish(ctr, undefined);
+    }
+    const terminated = ctr?.status.state?.terminated;
+    if (ctr && terminated) {
+      const policy = pod.spec?.restartPolicy ?? 'Always';
+      const restart = !isInit && (policy === 'Always' || (policy === 'OnFailure' && terminated.exitCode !== 0));
+      if (isInit && terminated.exitCode === 0) return ctr;
+      if (!restart && !(isInit && policy !== 'Never')) return ctr;
+      const backOffSeconds = ctr.backOffSeconds === undefined ? INITIAL_BACKOFF_S : Math.min(ctr.backOffSeconds * 2, MAX_BACKOFF_S);
+      events.push(ev.crashBackOff(c.name, pod));
+      ctr.status = { ...ctr.status, ready: false, started: false, lastState: { terminated }, state: { waiting: { reason: 'CrashLoopBackOff', message: crashLoopMessage(backOffSeconds, c.name, pod) } } };
+      ctr.backOffSeconds = backOffSeconds;
+      ctr.backOffUntil = now + backOffSeconds * 1000;
+      return ctr;
+    }
+    const waiting = ctr?.status.state?.waiting;
+    if (ctr && waiting) {
+      if (ctr.backOffUntil !== undefined && now < ctr.backOffUntil) {
+        if (waiting.reason === 'ErrImagePull') {
+          events.push(ev.pullBackOff(c.image ?? ''), ev.errImagePullBackOff());
+          ctr.status = { ...ctr.status, state: { waiting: { reason: 'ImagePullBackOff', message: pullBackOffMessage(c.image ?? '') } } };
+        }
+        return ctr;
+      }
+      if (ctr.retryAt !== undefined && now < ctr.retryAt) return ctr;
+    }
+    ctr = await this.run(pod, sb, c, ctr, isInit, events);
+    map.set(c.name, ctr);
+    return ctr;
+  }
+
+  /** Creates and starts a new instance; a failure leaves the container waiting with the kubelet's reason. */
+  private async run(pod: Pod, sb: Sandbox, c: v1.Container, prev: Ctr | undefined, isInit: boolean, events: RuntimeEvent[]): Promise<Ctr> {
+    const status = this.baseStatus(c, prev);
+    const ran = !!prev?.status.containerID;
+    if (ran) status.restartCount = (prev!.status.restartCount ?? 0) + 1;
+    const waitingAs = (reason: string, msg: string, extra: Partial<Ctr>): Ctr => ({
+      ...extra,
+      backOffSeconds: extra.backOffSeconds ?? prev?.backOffSeconds,
+      status: { ...status, restartCount: prev?.status.restartCount ?? 0, state: { waiting: { reason, message: msg } } },
+    });
+    const id = runcId(sb.uid, c.name);
+    try {
+      if (c.restartPolicy === 'Always') throw new CreateContainerConfigError('restartable init containers (sidecars) are not supported by the runc runtime yet');
+      const mounts = await this.mounts(pod, sb, c);
+      const image = await this.ensureImage(c, events);
+      status.imageID = `${image.reference.replace(/:[^/:]*$/, '')}@${image.digest}`;
+      const config = (image.config.config ?? {}) as ImageConfig;
+      const names = podNames(pod, CLUSTER_DOMAIN);
+      const env = containerEnv({ pod, container: c, configMap: () => undefined, secret: () => undefined, podIPs: sb.ip ? [sb.ip] : [], hostIPs: [this.opts.hostIP] });
+      events.push(...env.events);
+      const args = processArgs(c, config, env.env);
+      const spec = (rootPath: string) =>
+        ociSpec({
+          pod,
+          container: c,
+          args,
+          env: processEnv(config, env.env, names.utsHostname),
+          cwd: c.workingDir || config.WorkingDir || '/',
+          user: processUser(pod, c, config),
+          rootPath,
+          hostname: names.utsHostname,
+          mounts,
+          netnsPath: netnsPath(sb.netns),
+          cgroupsPath: `/${CGROUP_PARENT}/pod${sb.uid}/${c.name}`,
+          nofile: this.nofile,
+        });
+      spec('/'); // refusals (privileged) before anything is made
+      // A leftover of an earlier instance (a crash between create and delete) goes first.
+      await this.runc.delete(id, { force: true }).catch(() => undefined);
+      await removeRootfs(this.opts.dataDir, id);
+      const rootfs = await assembleRootfs(this.store!, image.reference, this.opts.dataDir, id);
+      let pump: LogPump;
+      try {
+        const bundle = containerDir(this.opts.dataDir, id);
+        await writeFile(join(bundle, 'config.json'), JSON.stringify(spec(rootfs.path)));
+        const logDir = join(sb.dir, c.name);
+        await mkdir(logDir, { recursive: true });
+        pump = await this.runc.create(id, { bundle, pidFile: join(bundle, 'pid'), logPath: join(logDir, `${status.restartCount}.log`) });
+        pump.done.catch(() => undefined);
+        events.push(ev.created(c.name));
+        await this.runc.start(id);
+      } catch (err) {
+        await this.runc.delete(id, { force: true }).catch(() => undefined);
+        await removeRootfs(this.opts.dataDir, id);
+        throw err;
+      }
+      events.push(ev.started(c.name));
+      const last = prev?.status.state?.terminated ?? prev?.status.lastState?.terminated;
+      return {
+        id,
+        pump,
+        backOffSeconds: prev?.backOffSeconds,
+        status: {
+          ...status,
+          containerID: `runc://${id}`,
+          ready: !isInit,
+          started: true,
+          state: { running: { startedAt: nowTimestamp() } },
+          lastState: last ? { terminated: last } : {},
+        },
+      };
+    } catch (err) {
+      if (err instanceof ImageError) {
+        const backOffSeconds = prev?.status.state?.waiting?.reason === 'ImagePullBackOff' ? Math.min((prev.backOffSeconds ?? INITIAL_BACKOFF_S) * 2, MAX_BACKOFF_S) : INITIAL_BACKOFF_S;
+        if (err.reason === 'ErrImageNeverPull') events.push({ type: 'Warning', reason: 'ErrImageNeverPull', message: err.message });
+        return waitingAs(err.reason, err.message, { backOffSeconds, backOffUntil: Date.now() + backOffSeconds * 1000 });
+      }
+      const reason = err instanceof CreateContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
+      this.opts.log.warn({ err, pod: pod.metadata.name, container: c.name }, 'creating the container failed');
+      events.push({ type: 'Warning', reason: 'Failed', message: `Error: ${message(err)}` });
+      return waitingAs(reason, message(err), { retryAt: Date.now() + RETRY_MS });
+    }
+  }
+
+  /** The pod's /etc files, and emptyDir volumes as directories of the pod dir; other volumes are refused. */
+  private async mounts(pod: Pod, sb: Sandbox, c: v1.Container): Promise<BindMount[]> {
+    const mounts: BindMount[] = [
+      { source: join(sb.dir, 'etc', 'hosts'), destination: '/etc/hosts' },
+      { source: join(sb.dir, 'etc', 'resolv.conf'), destination: '/etc/resolv.conf' },
+      { source: join(sb.dir, 'etc', 'hostname'), destination: '/etc/hostname' },
+    ];
+    for (const vm of c.volumeMounts ?? []) {
+      const volume = pod.spec?.volumes?.find((v) => v.name === vm.name);
+      if (!volume?.emptyDir) throw new CreateContainerConfigError(`volume "${vm.name}": volumes other than emptyDir are not supported yet`);
+      if (vm.subPath || vm.subPathExpr) throw new CreateContainerConfigError(`volume "${vm.name}": subPath is not supported yet`);
+      const source = join(sb.dir, 'volumes', vm.name);
+      await mkdir(source, { recursive: true, mode: 0o777 });
+      mounts.push({ source, destination: vm.mountPath, readOnly: !!vm.readOnly });
+    }
+    return mounts;
+  }
+
+  /** The container's image per its pull policy: the store's, else pulled (registries.yaml applies). */
+  private async ensureImage(c: v1.Container, events: RuntimeEvent[]) {
+    const image = c.image ?? '';
+    const store = this.store!;
+    const present = (await store.find(image).catch(() => [])).length > 0;
+    const decision = decidePull(image, c.imagePullPolicy as PullPolicy | undefined, present);
+    if (decision.action === 'fail') throw new ImageError('ErrImageNeverPull', decision.message);
+    if (decision.action === 'use') events.push(ev.imagePresent(image));
+    else {
+      events.push(ev.pulling(image));
+      try {
+        const started = Date.now();
+        await pullImage(store, image, { registries: await loadRegistries(this.opts.dataDir) });
+        events.push({ type: 'Normal', reason: 'Pulled', message: `Successfully pulled image "${image}" in ${Date.now() - started}ms` });
+      } catch (err) {
+        events.push(ev.pullFailed(image, message(err)), ev.errImagePull());
+        throw new ImageError('ErrImagePull', message(err));
+      }
+    }
+    return store.resolve(image);
+  }
+
+  /** Stops every instance of the pod: SIGTERM, up to the grace period, then SIGKILL. */
+  private async stopAll(sb: Sandbox, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
+    const live = [...sb.init.values(), ...sb.containers.values()].filter((c) => c.id);
+    await Promise.all(live.map((c) => this.stop(c, graceSeconds, events)));
+  }
+
+  private async stop(ctr: Ctr, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
+    const id = ctr.id!;
+    if (ctr.status.state?.running) events.push(ev.killing(ctr.status.name));
+    const running = async () => {
+      const s = await this.runc.state(id);
+      return !!s && s.status !== 'stopped';
+    };
+    let killed: 'SIGTERM' | 'SIGKILL' | undefined;
+    if (await running()) {
+      killed = 'SIGTERM';
+      await this.runc.kill(id, 'SIGTERM').catch(() => undefined);
+      const deadline = Date.now() + graceSeconds * 1000;
+      while ((await running()) && Date.now() < deadline) await sleep(100);
+      if (await running()) {
+        killed = 'SIGKILL';
+        await this.runc.kill(id, 'SIGKILL').catch(() => undefined);
+        await this.runc.waitStopped(id);
+      }
+    }
+    await this.finish(ctr, killed);
+  }
+
+  /** Records the instance's end, waits for its output to be logged, and removes it. */
+  private async finish(ctr: Ctr, killedBy: 'SIGTERM' | 'SIGKILL' | undefined): Promise<void> {
+    if (ctr.pump) await Promise.race([ctr.pump.done.catch(() => undefined), sleep(2000)]);
+    const running = ctr.status.state?.running;
+    if (running) {
+      // SIGKILL cannot be caught: 128+9, as the kubelet reports it. A pid-1 process that stopped on
+      // SIGTERM had a handler for it, and most such exit cleanly; any other exit code is unknown.
+      const exit = killedBy === 'SIGKILL' ? { exitCode: 137, reason: 'Error' } : { exitCode: 0, reason: 'Completed', ...(killedBy ? {} : { message: UNKNOWN_EXIT }) };
+      ctr.status = {
+        ...ctr.status,
+        ready: false,
+        started: false,
+        state: { terminated: { ...exit, startedAt: running.startedAt, finishedAt: nowTimestamp(), containerID: ctr.status.containerID } },
+      };
+    }
+    const id = ctr.id!;
+    ctr.id = undefined;
+    ctr.pump = undefined;
+    await this.runc.delete(id, { force: true }).catch((err) => this.opts.log.warn({ err, id }, 'runc delete failed'));
+    await removeRootfs(this.opts.dataDir, id);
+  }
+
+  private result(pod: Pod, sb: Sandbox | undefined, events: RuntimeEvent[]): SyncResult {
+    const statuses = (specs: v1.Container[] | undefined, map: Map<string, Ctr> | undefined) =>
+      (specs ?? []).flatMap((c) => {
+        const ctr = map?.get(c.name);
+        return ctr ? [ctr.status] : [];
+      });
+    const state: PodRuntimeState = {
+      sandboxReady: !!sb?.ready,
+      podIP: sb?.ip,
+      initContainerStatuses: statuses(pod.spec?.initContainers, sb?.init),
+      containerStatuses: statuses(pod.spec?.containers, sb?.containers),
+      terminal: sb ? sb.terminal : true,
+    };
+    let due: number | undefined;
+    if (sb && !sb.terminal) {
+      const now = Date.now();
+      for (const map of [sb.init, sb.containers])
+        for (const c of map.values()) {
+          if (c.id) due = Math.min(due ?? Infinity, POLL_MS);
+          // ErrImagePull turns into ImagePullBackOff on the next sync, as the kubelet reports it.
+          if (c.status.state?.waiting?.reason === 'ErrImagePull') due = Math.min(due ?? Infinity, 1000);
+          for (const at of [c.backOffUntil, c.retryAt]) if (at !== undefined && at > now) due = Math.min(due ?? Infinity, at - now);
+        }
+      if (!sb.ready) due = Math.min(due ?? Infinity, RETRY_MS);
+    }
+    return { state, events, ...(due !== undefined && { resyncAfterMs: due }) };
+  }
+}

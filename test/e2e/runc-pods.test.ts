@@ -1,0 +1,160 @@
+// `berth up --runtime runc`, as root: a busybox-static image imported with the CLI, a pod run by
+// kubectl (its address on the pod network, its output in the CRI log under the pod dir), its
+// deletion leaving no runc container, network namespace, mount or cgroup, a StatefulSet becoming
+// Ready in order, and berth's stop removing the bridge, the FORWARD rule and the routes.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findPluginDir } from '../../src/node/network/cni.js';
+import { Runc } from '../../src/node/runtime/runc/runc.js';
+import { findTool } from '../../src/volumes/tools.js';
+import { BERTH, startBerth, type Berth } from '../helpers/berth.js';
+import { dockerSaveArchive, tarball, type TarEntry } from '../helpers/images.js';
+
+const busybox = findTool('busybox');
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root (runc, overlay mounts, network namespaces)'
+    : !findTool('runc') || !busybox || !findTool('setfattr') || !findTool('iptables') || findPluginDir() === undefined
+      ? 'needs runc, busybox-static, attr, iptables and the CNI plugins (scripts/setup installs them)'
+      : false;
+
+const IMAGE = 'berth-test/busybox:1';
+const BRIDGE = 'berth0';
+const APPLETS = ['sh', 'echo', 'sleep', 'hostname', 'cat', 'ls'];
+
+function busyboxImage(): Buffer[] {
+  const entries: TarEntry[] = [
+    { path: 'bin/', type: 'Directory' },
+    { path: 'bin/busybox', mode: 0o755, body: readFileSync(busybox!) },
+    ...APPLETS.map((a): TarEntry => ({ path: `bin/${a}`, type: 'SymbolicLink', linkpath: 'busybox' })),
+    { path: 'etc/', type: 'Directory' },
+    { path: 'tmp/', type: 'Directory', mode: 0o1777 },
+  ];
+  return [tarball(entries)];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const forwardRule = () =>
+  spawnSync('iptables', ['-C', 'FORWARD', '-i', BRIDGE, '!', '-o', BRIDGE, '-m', 'comment', '--comment', 'berth: pod traffic stays on this host', '-j', 'DROP']).status === 0;
+const linkExists = (name: string) => spawnSync('ip', ['link', 'show', 'dev', name], { stdio: 'ignore' }).status === 0;
+const netnsList = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+const cgroupDirs = (rel: string) =>
+  readdirSync('/sys/fs/cgroup')
+    .map((c) => join('/sys/fs/cgroup', c, rel))
+    .filter((p) => existsSync(p));
+
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+interface PodJson {
+  metadata: { name: string; uid: string; namespace: string; creationTimestamp: string };
+  status?: { podIP?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+}
+const isReady = (p: PodJson | undefined) => !!p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-runc-pods-'));
+  const dataDir = join(dir, 'data');
+  let berth: Berth | undefined;
+  after(async () => {
+    await berth?.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const archive = join(dir, 'busybox.tar');
+  writeFileSync(archive, dockerSaveArchive([IMAGE], busyboxImage()));
+  execFileSync(BERTH, ['image', 'import', '--data-dir', dataDir, archive], { encoding: 'utf8' });
+  berth = await startBerth({ dataDir, runtime: 'runc' });
+  const b = berth;
+  const getPod = (name: string): PodJson | undefined => {
+    const r = b.kubectl(['get', 'pod', name, '-o', 'json']);
+    return r.status === 0 ? (JSON.parse(r.stdout) as PodJson) : undefined;
+  };
+  assert.ok(forwardRule(), 'the FORWARD drop rule is in place while berth runs');
+  const runc = new Runc(dataDir);
+
+  await t.test('a pod runs, logs and is removed without a trace', async () => {
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'hello', namespace: 'default' },
+      spec: {
+        terminationGracePeriodSeconds: 2,
+        containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo hello from $(hostname); sleep 3600'] }],
+      },
+    }));
+    const pod = await until('pod hello Ready', () => {
+      const p = getPod('hello');
+      return isReady(p) && p;
+    });
+    const uid = pod.metadata.uid;
+    assert.match(pod.status!.podIP!, /^10\.244\.\d+\.\d+$/, 'the pod address is in 10.244.0.0/16');
+    assert.notEqual(pod.status!.podIP, '10.244.0.1', 'the gateway is not a pod address');
+    const log = join(dataDir, 'pods', `default_hello_${uid}`, 'app', '0.log');
+    const content = await until('the log line', () => existsSync(log) && readFileSync(log, 'utf8').includes('hello from') && readFileSync(log, 'utf8'), 10_000);
+    assert.match(content, /^\S+Z stdout F hello from hello\n$/);
+    assert.ok(netnsList().includes(`berth-${uid}`));
+    assert.equal((await runc.list()).filter((c) => c.id.startsWith(uid)).length, 1);
+
+    b.k(['delete', 'pod', 'hello', '--timeout=60s']);
+    assert.equal(getPod('hello'), undefined);
+    await until('the pod to be gone from the runtime', () => !netnsList().includes(`berth-${uid}`), 10_000);
+    assert.deepEqual((await runc.list()).filter((c) => c.id.startsWith(uid)), [], 'no runc container remains');
+    assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(join(dataDir, 'containers', uid)), 'no mount remains');
+    assert.deepEqual(cgroupDirs(`berth/pod${uid}`), [], 'no cgroup remains');
+    assert.ok(!existsSync(join(dataDir, 'containers', `${uid}_app`)), 'no container dir remains');
+  });
+
+  await t.test('a StatefulSet becomes Ready in order', async () => {
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        serviceName: 'web',
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo $(hostname) up; sleep 3600'] }],
+          },
+        },
+      },
+    }));
+    let web0ReadySeen = false;
+    await until('web-0 and web-1 Ready', () => {
+      // One list: a consistent snapshot of both pods.
+      const items = (JSON.parse(b.k(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: PodJson[] }).items;
+      const [w0, w1] = ['web-0', 'web-1'].map((n) => items.find((p) => p.metadata.name === n));
+      if (w1) assert.ok(web0ReadySeen || isReady(w0), 'web-1 exists only once web-0 is Ready');
+      web0ReadySeen ||= isReady(w0);
+      return isReady(w0) && isReady(w1);
+    }, 120_000);
+    const ips = ['web-0', 'web-1'].map((n) => getPod(n)!.status!.podIP);
+    assert.notEqual(ips[0], ips[1]);
+  });
+
+  await t.test('stopping berth removes what it made on the host', async () => {
+    await b.stop();
+    berth = undefined;
+    assert.ok(!forwardRule(), 'the FORWARD rule is removed');
+    assert.ok(!linkExists(BRIDGE), 'the bridge is removed');
+    assert.ok(!/^berth-/m.test(netnsList()), 'no pod network namespace remains');
+    assert.deepEqual(await runc.list(), [], 'no runc container remains');
+    assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(dataDir), 'no mount remains');
+    assert.deepEqual(cgroupDirs('berth'), [], 'no cgroup remains');
+    assert.equal(execFileSync('ip', ['-4', 'route', 'show', 'type', 'unreachable', 'metric', '4000'], { encoding: 'utf8' }).trim(), '', 'the local routes are removed');
+  });
+});
