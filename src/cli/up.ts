@@ -11,6 +11,7 @@ import { GarbageCollector } from '../controllers/garbagecollector/controller.js'
 import { NamespaceController } from '../controllers/namespace/controller.js';
 import { StatefulSetController } from '../controllers/statefulset/controller.js';
 import { NodeAgent } from '../node/agent.js';
+import { apiLookups } from '../node/lookups.js';
 import { NODE_ADDRESS, POD_CIDR } from '../node/nodestatus.js';
 import { SimulatedRuntime } from '../node/runtime/simulated.js';
 import { missingPrerequisites, RuncRuntime } from '../node/runtime/runc/runtime.js';
@@ -65,7 +66,7 @@ export async function up(opts: UpOptions): Promise<void> {
   // With `none` there is no node and no scheduler: pods stay Pending.
   let runc: RuncRuntime | undefined;
   if (opts.runtime === 'runc') {
-    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: POD_CIDR, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }) });
+    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: POD_CIDR, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }), lookups: apiLookups(client) });
     await runc.start();
   }
   if (opts.runtime !== 'none') {

@@ -1,7 +1,8 @@
 // `berth up --runtime runc`, as root: a busybox-static image imported with the CLI, a pod run by
 // kubectl (its address on the pod network, its output in the CRI log under the pod dir), its
 // deletion leaving no runc container, network namespace, mount or cgroup, a StatefulSet becoming
-// Ready in order, and berth's stop removing the bridge, the FORWARD rule and the routes.
+// Ready in order with a claim per replica whose data survives the pods' re-creation, configMap
+// volumes, a pod waiting for its claim to bind, and berth's stop removing the bridge, the FORWARD rule and the routes.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -115,7 +116,7 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
     assert.ok(!existsSync(join(dataDir, 'containers', `${uid}_app`)), 'no container dir remains');
   });
 
-  await t.test('a StatefulSet becomes Ready in order', async () => {
+  await t.test('a StatefulSet becomes Ready in order, a claim per replica', async () => {
     b.k(['apply', '-f', '-'], JSON.stringify({
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
@@ -128,9 +129,18 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
           metadata: { labels: { app: 'web' } },
           spec: {
             terminationGracePeriodSeconds: 1,
-            containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo $(hostname) up; sleep 3600'] }],
+            containers: [
+              {
+                name: 'app',
+                image: IMAGE,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['sh', '-c', 'hostname >> /data/names; sleep 3600'],
+                volumeMounts: [{ name: 'data', mountPath: '/data' }],
+              },
+            ],
           },
         },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } } }],
       },
     }));
     let web0ReadySeen = false;
@@ -144,6 +154,95 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
     }, 120_000);
     const ips = ['web-0', 'web-1'].map((n) => getPod(n)!.status!.podIP);
     assert.notEqual(ips[0], ips[1]);
+  });
+
+  /** Each replica's claim directory on the host (its PV's spec.local.path) and its content. */
+  const claimFiles = () =>
+    ['web-0', 'web-1'].map((pod) => {
+      const claim = JSON.parse(b.k(['get', 'pvc', `data-${pod}`, '-o', 'json'])) as { spec: { volumeName: string } };
+      const pv = JSON.parse(b.k(['get', 'pv', claim.spec.volumeName, '-o', 'json'])) as { spec: { local?: { path: string } } };
+      const file = join(pv.spec.local!.path, 'names');
+      return { pod, content: existsSync(file) ? readFileSync(file, 'utf8') : '' };
+    });
+
+  await t.test('each replica keeps its own claim across re-creation', async () => {
+    for (const { pod, content } of claimFiles()) assert.equal(content, `${pod}\n`, `${pod}'s claim holds its name once`);
+    const before = new Set(['web-0', 'web-1'].map((n) => getPod(n)!.metadata.uid));
+    b.k(['delete', 'pod', '--all', '--timeout=60s']);
+    await until('web-0 and web-1 re-created and Ready', () => ['web-0', 'web-1'].every((n) => {
+      const p = getPod(n);
+      return p && !before.has(p.metadata.uid) && isReady(p);
+    }), 120_000);
+    for (const { pod, content } of claimFiles()) assert.equal(content, `${pod}\n${pod}\n`, `${pod}'s claim kept its data and got its name again`);
+  });
+
+  await t.test('a configMap volume is seen by the container', async () => {
+    b.k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'greeting', namespace: 'default' }, data: { 'hello.txt': 'hello from a configmap', other: 'x' } }));
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cm', namespace: 'default' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        volumes: [{ name: 'cfg', configMap: { name: 'greeting', items: [{ key: 'hello.txt', path: 'sub/greeting' }], defaultMode: 0o600 } }],
+        containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'cat /cfg/sub/greeting; echo; ls /cfg; sleep 3600'], volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }],
+      },
+    }));
+    const pod = await until('pod cm Ready', () => {
+      const p = getPod('cm');
+      return isReady(p) && p;
+    });
+    const log = join(dataDir, 'pods', `default_cm_${pod.metadata.uid}`, 'app', '0.log');
+    const content = await until('the configmap content in the log', () => existsSync(log) && /stdout F sub\n/.test(readFileSync(log, 'utf8')) && readFileSync(log, 'utf8'), 10_000);
+    assert.match(content, /stdout F hello from a configmap\n/);
+    assert.ok(!content.includes('other'), 'only the listed item is projected');
+    b.k(['delete', 'pod', 'cm', '--timeout=60s']);
+  });
+
+  await t.test('a pod waits in ContainerCreating until its claim is bound', async () => {
+    const node = b.k(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+    const hostDir = join(dir, 'pv-manual');
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'manual', namespace: 'default' },
+      spec: { storageClassName: '', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } },
+    }));
+    // Bound to the node directly: the scheduler would hold a pod with an unbound claim back.
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'waiter', namespace: 'default' },
+      spec: {
+        nodeName: node,
+        terminationGracePeriodSeconds: 1,
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'manual' } }],
+        containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo bound > /data/out; sleep 3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+      },
+    }));
+    const waiting = await until('ContainerCreating with a message', () => {
+      const p = getPod('waiter') as (PodJson & { status?: { containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[] } }) | undefined;
+      const w = p?.status?.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'ContainerCreating' && !!w.message && w;
+    });
+    assert.match(waiting.message!, /unbound claim/);
+    const events = b.k(['get', 'events', '--field-selector', 'involvedObject.name=waiter,reason=FailedMount', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(events, /Unable to attach or mount volumes: .*unbound claim/);
+    b.k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'manual-pv' },
+      spec: {
+        capacity: { storage: '1Mi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        hostPath: { path: hostDir, type: 'DirectoryOrCreate' },
+        claimRef: { namespace: 'default', name: 'manual' },
+      },
+    }));
+    await until('pod waiter Ready', () => isReady(getPod('waiter')), 60_000);
+    await until('the pod to write into the hostPath volume', () => existsSync(join(hostDir, 'out')) && readFileSync(join(hostDir, 'out'), 'utf8') === 'bound\n', 10_000);
+    b.k(['delete', 'pod', 'waiter', '--timeout=60s']);
   });
 
   await t.test('stopping berth removes what it made on the host', async () => {

@@ -4,7 +4,8 @@
 // an overlay root and a runc container created from ociSpec. States are observed by polling
 // `runc state`: runc does not report exit codes of detached containers, so an exit this runtime
 // did not cause is reported as exit code 0 (`Completed`) with a message saying it is unknown.
-// Volumes other than emptyDir, probes, ConfigMap/Secret environment and sidecars are not here yet.
+// Volumes (volumes.ts) are set up once per pod before its first container; probes, ConfigMap/Secret
+// environment and sidecars are not here yet.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,12 +31,15 @@ import type { ImageConfig } from './image.js';
 import { assembleRootfs, containerDir, removeRootfs } from './rootfs.js';
 import { Runc, type LogPump } from './runc.js';
 import { ociSpec, type BindMount } from './spec.js';
+import { containerMounts, MountError, preparePodVolumes, type PreparedVolume, type VolumeLookups } from './volumes.js';
 
 export const CLUSTER_DOMAIN = 'cluster.local';
 /** How often running containers are polled for an exit. */
 const POLL_MS = 2000;
 /** Retry of a container that could not be created (config or create errors). */
 const RETRY_MS = 10_000;
+/** Retry of a pod whose volumes are not ready (an unbound claim, a missing ConfigMap). */
+const MOUNT_RETRY_MS = 2000;
 const INITIAL_BACKOFF_S = 10;
 const MAX_BACKOFF_S = 300;
 /** Grace given to containers when berth itself stops (the test harness SIGKILLs berth after 10 s). */
@@ -50,7 +54,16 @@ export interface RuncRuntimeOptions {
   /** The node's address (pods' hostIP). */
   hostIP: string;
   log: Logger;
+  /** Where configMap, secret and persistentVolumeClaim volumes come from; none are found without it. */
+  lookups?: VolumeLookups;
 }
+
+const NO_LOOKUPS: VolumeLookups = {
+  configMap: async () => undefined,
+  secret: async () => undefined,
+  claim: async () => undefined,
+  volume: async () => undefined,
+};
 
 interface Ctr {
   status: ContainerStatus;
@@ -72,6 +85,8 @@ interface Sandbox {
   terminal: boolean;
   init: Map<string, Ctr>;
   containers: Map<string, Ctr>;
+  /** The pod's volumes, once all are set up. */
+  volumes?: Map<string, PreparedVolume>;
 }
 
 /** The image could not be had: the container waits in ErrImagePull (or ErrImageNeverPull). */
@@ -443,6 +458,11 @@ export class RuncRuntime implements Runtime {
         if (err.reason === 'ErrImageNeverPull') events.push({ type: 'Warning', reason: 'ErrImageNeverPull', message: err.message });
         return waitingAs(err.reason, err.message, { backOffSeconds, backOffUntil: Date.now() + backOffSeconds * 1000 });
       }
+      if (err instanceof MountError) {
+        // As the kubelet: the pod is still being created, and says why with FailedMount.
+        events.push({ type: 'Warning', reason: 'FailedMount', message: err.message });
+        return waitingAs('ContainerCreating', err.message, { retryAt: Date.now() + MOUNT_RETRY_MS });
+      }
       const reason = err instanceof CreateContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
       this.opts.log.warn({ err, pod: pod.metadata.name, container: c.name }, 'creating the container failed');
       events.push({ type: 'Warning', reason: 'Failed', message: `Error: ${message(err)}` });
@@ -450,22 +470,15 @@ export class RuncRuntime implements Runtime {
     }
   }
 
-  /** The pod's /etc files, and emptyDir volumes as directories of the pod dir; other volumes are refused. */
+  /** The pod's /etc files and the container's volumes (the pod's set up on first use). */
   private async mounts(pod: Pod, sb: Sandbox, c: v1.Container): Promise<BindMount[]> {
-    const mounts: BindMount[] = [
+    sb.volumes ??= await preparePodVolumes(pod, sb.dir, this.opts.lookups ?? NO_LOOKUPS);
+    return [
       { source: join(sb.dir, 'etc', 'hosts'), destination: '/etc/hosts' },
       { source: join(sb.dir, 'etc', 'resolv.conf'), destination: '/etc/resolv.conf' },
       { source: join(sb.dir, 'etc', 'hostname'), destination: '/etc/hostname' },
+      ...(await containerMounts(c, sb.volumes)),
     ];
-    for (const vm of c.volumeMounts ?? []) {
-      const volume = pod.spec?.volumes?.find((v) => v.name === vm.name);
-      if (!volume?.emptyDir) throw new CreateContainerConfigError(`volume "${vm.name}": volumes other than emptyDir are not supported yet`);
-      if (vm.subPath || vm.subPathExpr) throw new CreateContainerConfigError(`volume "${vm.name}": subPath is not supported yet`);
-      const source = join(sb.dir, 'volumes', vm.name);
-      await mkdir(source, { recursive: true, mode: 0o777 });
-      mounts.push({ source, destination: vm.mountPath, readOnly: !!vm.readOnly });
-    }
-    return mounts;
   }
 
   /** The container's image per its pull policy: the store's, else pulled (registries.yaml applies). */
