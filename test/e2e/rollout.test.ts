@@ -68,7 +68,7 @@ describe('StatefulSet updates', () => {
     await eventually('canary web-2 updated', () => images(ns, 'web').join() === 'web-0=nginx:1.25,web-1=nginx:1.25,web-2=nginx:1.26' && pods(suite.b, ns, 'web').every((p) => p.ready));
     assert.match(rolloutStatus(suite.b, ns, 'web'), /partitioned roll out complete: 1 new pods have been updated/);
     // Below the partition a deleted pod comes back at the current revision, above it at the update revision.
-    suite.b.k(['delete', 'pod', 'web-1', 'web-2', '-n', ns]);
+    suite.b.k(['delete', 'pod', 'web-1', 'web-2', '-n', ns, '--wait=false']);
     await sleep(300);
     await readyPods(suite.b, ns, 'web', 3);
     assert.deepEqual(images(ns, 'web'), ['web-0=nginx:1.25', 'web-1=nginx:1.25', 'web-2=nginx:1.26']);
@@ -89,7 +89,7 @@ describe('StatefulSet updates', () => {
     setImage(ns, 'web', 'nginx:1.26');
     await sleep(1500);
     assert.deepEqual(images(ns, 'web'), ['web-0=nginx:1.25', 'web-1=nginx:1.25', 'web-2=nginx:1.25']);
-    suite.b.k(['delete', 'pod', 'web-1', '-n', ns]);
+    suite.b.k(['delete', 'pod', 'web-1', '-n', ns, '--wait=false']);
     await eventually('web-1 at the new template', () => images(ns, 'web').join() === 'web-0=nginx:1.25,web-1=nginx:1.26,web-2=nginx:1.25' && pods(suite.b, ns, 'web').every((p) => p.ready));
   });
 

@@ -168,7 +168,7 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
   await t.test('each replica keeps its own claim across re-creation', async () => {
     for (const { pod, content } of claimFiles()) assert.equal(content, `${pod}\n`, `${pod}'s claim holds its name once`);
     const before = new Set(['web-0', 'web-1'].map((n) => getPod(n)!.metadata.uid));
-    b.k(['delete', 'pod', '--all', '--timeout=60s']);
+    b.k(['delete', 'pod', '--all', '--wait=false']);
     await until('web-0 and web-1 re-created and Ready', () => ['web-0', 'web-1'].every((n) => {
       const p = getPod(n);
       return p && !before.has(p.metadata.uid) && isReady(p);

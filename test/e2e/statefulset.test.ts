@@ -43,7 +43,7 @@ describe('StatefulSet', () => {
     const claimsBefore = claims(suite.b, ns);
     assert.deepEqual(names(claimsBefore), ['www-web-0', 'www-web-1', 'www-web-2']);
 
-    suite.b.k(['delete', 'pod', 'web-1', '-n', ns]);
+    suite.b.k(['delete', 'pod', 'web-1', '-n', ns, '--wait=false']);
     const again = await eventually('web-1 re-created and ready', () => {
       const p = pods(suite.b, ns, 'web').find((x) => x.name === 'web-1');
       return p && p.uid !== first[1].uid && p.ready && p;
@@ -134,7 +134,7 @@ describe('StatefulSet', () => {
     simulate(suite.b, ns, 'web-1', 'unready');
     await eventually('web-1 unready', () => !pods(suite.b, ns, 'web').find((p) => p.name === 'web-1')!.ready);
     const old = pods(suite.b, ns, 'web')[0];
-    suite.b.k(['delete', 'pod', 'web-0', '-n', ns]);
+    suite.b.k(['delete', 'pod', 'web-0', '-n', ns, '--wait=false']);
     await eventually('web-0 re-created while web-1 is unready', () => {
       const p = pods(suite.b, ns, 'web').find((x) => x.name === 'web-0');
       return p && p.uid !== old.uid && p.ready;

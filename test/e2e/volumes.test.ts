@@ -130,7 +130,7 @@ describe('the seed tutorial: static hostPath volumes for a StatefulSet (--no-def
         assert.match(getPv, new RegExp(`\\n${pv}\\s+10Gi\\s+RWO\\s+Retain\\s+Bound\\s+${ns}/${claim}\\s+`));
 
       const uids = (await readyPods(b, ns, 'web', 3)).map((p) => p.uid);
-      b.k(['delete', 'pod', '--all', '-n', ns]);
+      b.k(['delete', 'pod', '--all', '-n', ns, '--wait=false']);
       await eventually('three new ready pods', () => {
         const ps = getJson(b, ['get', 'pods', '-n', ns, '-l', 'app=web']).items as any[];
         return (
