@@ -379,12 +379,15 @@ export class ResourceStorage implements Storage {
     for (let attempt = 0; ; attempt++) {
       const cur = this.get(namespace, name);
       const next = this.decode(mutate(JSON.parse(cur.json) as KubeObject), ctx);
+      // A resourceVersion the request asked for is a precondition; one the object merely carries
+      // over (a patch keeps the current one) is not, and a write that lost a race is tried again
+      // on the newer object, where a real precondition then fails here.
       const rv = next.metadata.resourceVersion;
       if (rv && rv !== String(cur.revision)) throw conflict(this.gr, name, OBJECT_MODIFIED);
       try {
         return await this.write(cur, next, ctx, subresource);
       } catch (err) {
-        const retry = err instanceof StatusError && err.reason === 'Conflict' && !rv && attempt < MAX_CONFLICT_RETRIES;
+        const retry = err instanceof StatusError && err.reason === 'Conflict' && attempt < MAX_CONFLICT_RETRIES;
         if (!retry) throw err;
       }
     }
