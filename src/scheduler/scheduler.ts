@@ -11,6 +11,7 @@ import type { Pod } from '../api/core/pods.js';
 import type { Client, ResourceClient } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer, objectKey } from '../client/informer.js';
+import { SetIndex } from '../client/setindex.js';
 import { ItemExponentialFailureRateLimiter, runWorker, WorkQueue } from '../client/workqueue.js';
 import { isStatusError } from '../machinery/errors.js';
 import { nowTimestamp } from '../machinery/objects.js';
@@ -48,9 +49,9 @@ export class Scheduler {
   private readonly assumed = new Set<string>();
   private readonly counts = new Map<string, number>();
   /** Claim key (`namespace/name`) → uids of pods placed on a node that use it. */
-  private readonly claimHolders = new Map<string, Set<string>>();
+  private readonly claimHolders = new SetIndex();
   /** Claim key (`namespace/name`) → keys of pending pods that use it. */
-  private readonly claimUsers = new Map<string, Set<string>>();
+  private readonly claimUsers = new SetIndex();
   /** Keys of pods that fit nowhere at their last attempt, or wait for their claims to bind. */
   private readonly unschedulable = new Set<string>();
 
@@ -110,35 +111,21 @@ export class Scheduler {
   private holdClaims(pod: Pod, holding: boolean): void {
     for (const { name } of claimNames(pod)) {
       const key = `${pod.metadata.namespace}/${name}`;
-      let uids = this.claimHolders.get(key);
-      if (holding) {
-        if (!uids) this.claimHolders.set(key, (uids = new Set()));
-        uids.add(pod.metadata.uid!);
-      } else if (uids?.delete(pod.metadata.uid!)) {
-        if (uids.size === 0) this.claimHolders.delete(key);
-        // A ReadWriteOncePod claim let go may be what a waiting pod needs.
-        this.retryUsers(key);
-      }
+      if (holding) this.claimHolders.add(key, pod.metadata.uid!);
+      // A ReadWriteOncePod claim let go may be what a waiting pod needs.
+      else if (this.claimHolders.delete(key, pod.metadata.uid!)) this.retryUsers(key);
     }
   }
 
   /** Requeues the unschedulable pods that use the claim `namespace/name`. */
   private retryUsers(claimKey: string): void {
-    for (const key of this.claimUsers.get(claimKey) ?? []) if (this.unschedulable.has(key)) this.queue.add(key);
+    for (const key of this.claimUsers.get(claimKey)) if (this.unschedulable.has(key)) this.queue.add(key);
   }
 
   private indexClaims(pod: Pod, present: boolean): void {
     const key = objectKey(pod);
     for (const { name } of claimNames(pod)) {
-      const claimKey = `${pod.metadata.namespace}/${name}`;
-      let users = this.claimUsers.get(claimKey);
-      if (present) {
-        if (!users) this.claimUsers.set(claimKey, (users = new Set()));
-        users.add(key);
-      } else if (users) {
-        users.delete(key);
-        if (users.size === 0) this.claimUsers.delete(claimKey);
-      }
+      this.claimUsers.set(`${pod.metadata.namespace}/${name}`, key, present);
     }
   }
 
@@ -193,7 +180,7 @@ export class Scheduler {
       classes: { get: (name) => this.classInformer.get(name), values: () => this.classInformer.list() },
       claimInUse: (name) => {
         const uids = this.claimHolders.get(`${pod.metadata.namespace}/${name}`);
-        return !!uids && [...uids].some((uid) => uid !== pod.metadata.uid);
+        return [...uids].some((uid) => uid !== pod.metadata.uid);
       },
     });
     if (result.type === 'bind') await this.bind(key, pod, result.node);

@@ -4,6 +4,7 @@
 import type { KindDef, KubeObject } from '../../api/types.js';
 import type { Client } from '../../client/client.js';
 import { Informer } from '../../client/informer.js';
+import { SetIndex } from '../../client/setindex.js';
 import { runWorker, WorkQueue } from '../../client/workqueue.js';
 import type { Logger } from 'pino';
 import { act, KindResolver, ownerExists } from './act.js';
@@ -16,7 +17,7 @@ interface Tracked {
 
 export class GarbageCollector {
   private readonly graph = new Map<string, Tracked>();
-  private readonly dependents = new Map<string, Set<string>>();
+  private readonly dependents = new SetIndex();
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly queue = new WorkQueue<string>();
   private readonly resolver: KindResolver;
@@ -64,12 +65,8 @@ export class GarbageCollector {
       finalizers: [...(m.finalizers ?? [])],
     };
     const prev = this.graph.get(uid)?.node;
-    for (const o of prev?.owners ?? []) this.dependents.get(o.uid)?.delete(uid);
-    for (const o of node.owners) {
-      let set = this.dependents.get(o.uid);
-      if (!set) this.dependents.set(o.uid, (set = new Set()));
-      set.add(uid);
-    }
+    for (const o of prev?.owners ?? []) this.dependents.delete(o.uid, uid);
+    for (const o of node.owners) this.dependents.add(o.uid, uid);
     this.graph.set(uid, { node, namespaced: def.namespaced });
     this.queue.add(uid);
     // Owners waiting on their dependents (orphan/foreground) need another look when a dependent changes.
@@ -81,10 +78,10 @@ export class GarbageCollector {
     const tracked = this.graph.get(uid);
     this.graph.delete(uid);
     for (const o of tracked?.node.owners ?? []) {
-      this.dependents.get(o.uid)?.delete(uid);
+      this.dependents.delete(o.uid, uid);
       if (this.graph.has(o.uid)) this.queue.add(o.uid);
     }
-    for (const d of this.dependents.get(uid) ?? []) this.queue.add(d);
+    for (const d of this.dependents.get(uid)) this.queue.add(d);
   }
 
   private async sync(uid: string): Promise<void> {
@@ -99,7 +96,7 @@ export class GarbageCollector {
         states.set(o.uid, (await ownerExists(this.resolver, node.ref.namespace, o, namespaced)) ? 'present' : 'absent');
       }
     }
-    const deps = [...(this.dependents.get(uid) ?? [])].flatMap((d) => {
+    const deps = [...this.dependents.get(uid)].flatMap((d) => {
       const t = this.graph.get(d);
       return t ? [t.node] : [];
     });

@@ -8,6 +8,7 @@ import type { KubeObject } from '../../api/types.js';
 import type { Client } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { Informer, objectKey } from '../../client/informer.js';
+import { SetIndex } from '../../client/setindex.js';
 import { runWorker, WorkQueue } from '../../client/workqueue.js';
 import { isStatusError } from '../../machinery/errors.js';
 import { StatefulSetActor, type Written } from './act.js';
@@ -26,11 +27,11 @@ export class StatefulSetController {
   private readonly queue = new WorkQueue<string>();
   private readonly actor: StatefulSetActor;
   /** `namespace/set` → keys of pods named `<set>-<ordinal>`. */
-  private readonly podsBySet = new Map<string, Set<string>>();
+  private readonly podsBySet = new SetIndex();
   /** namespace → claim name → claim. */
   private readonly claimsByNamespace = new Map<string, Map<string, Claim>>();
   /** set uid (or `orphans/<namespace>`) → keys of its revisions. */
-  private readonly revisionsByOwner = new Map<string, Set<string>>();
+  private readonly revisionsByOwner = new SetIndex();
   private readonly revisionIndex = new Map<string, string>();
   /** set key → how long its last sync took (ms). */
   private readonly syncCost = new Map<string, number>();
@@ -94,14 +95,7 @@ export class StatefulSetController {
     const { parent } = parentAndOrdinal(pod.metadata.name!);
     if (parent) {
       const key = `${ns}/${parent}`;
-      let keys = this.podsBySet.get(key);
-      if (present) {
-        if (!keys) this.podsBySet.set(key, (keys = new Set()));
-        keys.add(objectKey(pod));
-      } else if (keys) {
-        keys.delete(objectKey(pod));
-        if (keys.size === 0) this.podsBySet.delete(key);
-      }
+      this.podsBySet.set(key, objectKey(pod), present);
       if (this.sets.get(key)) this.enqueue(key);
     }
     const owner = controllerOf(pod);
@@ -130,15 +124,11 @@ export class StatefulSetController {
     const index = owner ? owner.uid : `orphans/${rev.metadata.namespace}`;
     const previous = this.revisionIndex.get(key);
     if (previous !== undefined && (previous !== index || !present)) {
-      const keys = this.revisionsByOwner.get(previous);
-      keys?.delete(key);
-      if (keys?.size === 0) this.revisionsByOwner.delete(previous);
+      this.revisionsByOwner.delete(previous, key);
       this.revisionIndex.delete(key);
     }
     if (present) {
-      let keys = this.revisionsByOwner.get(index);
-      if (!keys) this.revisionsByOwner.set(index, (keys = new Set()));
-      keys.add(key);
+      this.revisionsByOwner.add(index, key);
       this.revisionIndex.set(key, index);
     }
     if (owner?.kind === 'StatefulSet') this.queue.add(`${rev.metadata.namespace}/${owner.name}`);
@@ -175,8 +165,8 @@ export class StatefulSetController {
     ]);
     const set = this.sets.get(key);
     if (!set) return;
-    const pods = [...(this.podsBySet.get(key) ?? [])].map((k) => this.pods.get(k)).filter((p): p is Pod => !!p);
-    const revisions = [...(this.revisionsByOwner.get(set.metadata.uid!) ?? []), ...(this.revisionsByOwner.get(`orphans/${set.metadata.namespace}`) ?? [])]
+    const pods = [...this.podsBySet.get(key)].map((k) => this.pods.get(k)).filter((p): p is Pod => !!p);
+    const revisions = [...this.revisionsByOwner.get(set.metadata.uid!), ...this.revisionsByOwner.get(`orphans/${set.metadata.namespace}`)]
       .map((k) => this.revisions.get(k))
       .filter((r): r is ControllerRevision => !!r);
     const decision = decide({

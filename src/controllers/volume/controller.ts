@@ -9,6 +9,7 @@ import type { StorageClass } from '../../api/storage/storageclasses.js';
 import type { Client } from '../../client/client.js';
 import { EventRecorder } from '../../client/events.js';
 import { Informer, objectKey } from '../../client/informer.js';
+import { SetIndex } from '../../client/setindex.js';
 import { runWorker, WorkQueue } from '../../client/workqueue.js';
 import { isStatusError } from '../../machinery/errors.js';
 import type { Provisioner } from '../../volumes/provisioner.js';
@@ -25,7 +26,7 @@ export class VolumeController {
   private readonly queue = new WorkQueue<string>();
   private readonly actor: VolumeActor;
   /** claim key → names of volumes whose claimRef names it. */
-  private readonly volumesByClaim = new Map<string, Set<string>>();
+  private readonly volumesByClaim = new SetIndex();
   private readonly unclaimed = new Set<string>();
   private readonly written = new Map<string, Written>();
 
@@ -59,7 +60,7 @@ export class VolumeController {
       update: (_o, c) => this.queue.add(`claim:${objectKey(c)}`),
       // The volume bound to a deleted claim is released.
       delete: (c) => {
-        for (const v of this.volumesByClaim.get(claimKey(c.metadata.namespace, c.metadata.name)) ?? []) this.queue.add(`volume:${v}`);
+        for (const v of this.volumesByClaim.get(claimKey(c.metadata.namespace, c.metadata.name))) this.queue.add(`volume:${v}`);
       },
     });
     this.volumes.on({
@@ -112,15 +113,7 @@ export class VolumeController {
       else this.unclaimed.delete(name);
       return;
     }
-    const key = claimKey(ref.namespace, ref.name);
-    let names = this.volumesByClaim.get(key);
-    if (present) {
-      if (!names) this.volumesByClaim.set(key, (names = new Set()));
-      names.add(name);
-    } else if (names) {
-      names.delete(name);
-      if (names.size === 0) this.volumesByClaim.delete(key);
-    }
+    this.volumesByClaim.set(claimKey(ref.namespace, ref.name), name, present);
   }
 
   private async sync(key: string): Promise<void> {
@@ -155,7 +148,7 @@ export class VolumeController {
   /** The volumes a claim's decision can involve: the one it names, those pre-bound to it, the unclaimed. */
   private candidates(claim: Claim): Volume[] {
     const names = new Set<string>(this.unclaimed);
-    for (const n of this.volumesByClaim.get(claimKey(claim.metadata.namespace, claim.metadata.name)) ?? []) names.add(n);
+    for (const n of this.volumesByClaim.get(claimKey(claim.metadata.namespace, claim.metadata.name))) names.add(n);
     if (claim.spec?.volumeName) names.add(claim.spec.volumeName);
     return [...names].map((n) => this.volumes.get(n)).filter((v): v is Volume & KubeObject => !!v);
   }
