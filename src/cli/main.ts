@@ -3,7 +3,7 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isDNS1123Subdomain } from '../machinery/validation.js';
-import { nodeNameFromHostname } from '../node/nodestatus.js';
+import { nodeNameFromHostname, POD_CIDR } from '../node/nodestatus.js';
 import { imageImport, imageList, imageRemove } from './images.js';
 import { up, type UpOptions } from './up.js';
 
@@ -32,6 +32,8 @@ program
   .addOption(new Option('--runtime <runtime>', 'how pods run (none: no node, only the control plane)').choices(['simulated', 'runc', 'none']).default('runc'))
   .option('--node-name <name>', 'name of the node pods run on', nodeName, nodeNameFromHostname(hostname()))
   .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+  .option('--pod-cidr <cidr>', "the node's pod range (Node.spec.podCIDR), inside 10.244.0.0/16", POD_CIDR)
+  .option('--bridge <name>', 'the Linux bridge pod network namespaces join (runc runtime)', 'berth0')
   .option('--no-default-storage-class', 'create the local-path StorageClass without marking it the default (claims without a class get none)')
   .action(async (opts: UpOptions) => {
     await up(opts);

@@ -12,7 +12,7 @@ import { NamespaceController } from '../controllers/namespace/controller.js';
 import { StatefulSetController } from '../controllers/statefulset/controller.js';
 import { NodeAgent } from '../node/agent.js';
 import { apiLookups } from '../node/lookups.js';
-import { NODE_ADDRESS, POD_CIDR } from '../node/nodestatus.js';
+import { NODE_ADDRESS } from '../node/nodestatus.js';
 import { SimulatedRuntime } from '../node/runtime/simulated.js';
 import { missingPrerequisites, RuncRuntime } from '../node/runtime/runc/runtime.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -28,6 +28,10 @@ export interface UpOptions {
   runtime: 'simulated' | 'runc' | 'none';
   nodeName: string;
   logLevel: string;
+  /** The node's pod range; `--pod-cidr`. */
+  podCidr: string;
+  /** The pod bridge of the runc runtime; `--bridge`. */
+  bridge: string;
   /** Mark `local-path` as the default StorageClass when creating it (`--no-default-storage-class`: not). */
   defaultStorageClass: boolean;
 }
@@ -66,12 +70,12 @@ export async function up(opts: UpOptions): Promise<void> {
   // With `none` there is no node and no scheduler: pods stay Pending.
   let runc: RuncRuntime | undefined;
   if (opts.runtime === 'runc') {
-    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: POD_CIDR, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }), lookups: apiLookups(client) });
+    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: opts.podCidr, bridge: opts.bridge, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }), lookups: apiLookups(client) });
     await runc.start();
   }
   if (opts.runtime !== 'none') {
-    const runtime = runc ?? new SimulatedRuntime({ podCIDR: POD_CIDR, hostIP: NODE_ADDRESS });
-    const node = { nodeName: opts.nodeName, address: NODE_ADDRESS, podCIDR: POD_CIDR, dataDir: opts.dataDir, runtime };
+    const runtime = runc ?? new SimulatedRuntime({ podCIDR: opts.podCidr, hostIP: NODE_ADDRESS });
+    const node = { nodeName: opts.nodeName, address: NODE_ADDRESS, podCIDR: opts.podCidr, dataDir: opts.dataDir, runtime };
     controllers.push(new NodeAgent(client, node, log.child({ component: 'kubelet' })), new Scheduler(client, log.child({ component: 'scheduler' })));
   }
   await Promise.all(controllers.map((c) => c.start()));

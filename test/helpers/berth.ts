@@ -1,6 +1,6 @@
 // Test harness: a real `berth up` on its own data dir and free port, and the real kubectl against it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from '../../src/client/client.js';
 import { HttpsTransport } from '../../src/client/transport.js';
 import { tmpdir } from 'node:os';
@@ -59,6 +59,40 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.exit(1);
   });
 
+/**
+ * A pod network of its own for each runc berth (a /24 of 10.244.0.0/16 and its bridge), so test
+ * files running at once do not share a bridge or addresses. Taken by creating a marker directory
+ * (atomic); a marker whose process is gone is taken over.
+ */
+const NETS_DIR = join(tmpdir(), 'berth-test-nets');
+const takenNets = new Set<string>();
+function takePodNetwork(): string[] {
+  mkdirSync(NETS_DIR, { recursive: true });
+  for (let n = 1; n < 250; n++) {
+    const marker = join(NETS_DIR, String(n));
+    try {
+      mkdirSync(marker);
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(join(marker, 'pid'), 'utf8'));
+        process.kill(owner, 0);
+        continue;
+      } catch (err) {
+        if (owner && (err as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+        if (!owner) continue; // being taken right now
+      }
+    }
+    writeFileSync(join(marker, 'pid'), String(process.pid));
+    takenNets.add(marker);
+    return ['--pod-cidr', `10.244.${n}.0/24`, '--bridge', `berth-t${n}`];
+  }
+  throw new Error('no free test pod network');
+}
+process.on('exit', () => {
+  for (const marker of takenNets) rmSync(marker, { recursive: true, force: true });
+});
+
 async function launch(dataDir: string, args: string[], port = '0', runtime = 'simulated'): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
   const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', port, '--runtime', runtime, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -101,7 +135,7 @@ function waitExit(proc: ChildProcess): Promise<void> {
 export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   if (!opts.dataDir) madeDirs.add(dataDir);
-  const args = opts.args ?? [];
+  const args = [...(opts.runtime === 'runc' ? takePodNetwork() : []), ...(opts.args ?? [])];
   let { proc, url, kubeconfig } = await launch(dataDir, args, '0', opts.runtime);
   const kubectl = (kargs: string[], input?: string): KubectlResult => {
     const r = spawnSync('kubectl', kargs, {

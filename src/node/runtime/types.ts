@@ -5,6 +5,7 @@
 import type * as v1 from 'kubernetes-types/core/v1.js';
 import type { Mutable } from '../../api/types.js';
 import type { Pod } from '../../api/core/pods.js';
+import type { ContainerStreams } from '../streams/types.js';
 
 export type ContainerStatus = Mutable<v1.ContainerStatus>;
 
@@ -56,4 +57,11 @@ export interface Runtime {
   killPod(pod: Pod, gracePeriodSeconds: number): Promise<SyncResult>;
   /** Releases everything still held for a pod that is gone from the API. */
   forgetPod(uid: string): Promise<void>;
+  /** exec, attach, port-forward and logs into the pods' containers; absent where pods are not processes. */
+  readonly streams?: ContainerStreams;
+  /**
+   * Stops one running container (a failed liveness or startup probe): `message` becomes the Killing
+   * event; the container then restarts as its pod's restartPolicy says. Absent where pods are not processes.
+   */
+  killContainer?(pod: Pod, container: string, gracePeriodSeconds: number, message: string): Promise<void>;
 }

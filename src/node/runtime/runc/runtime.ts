@@ -51,6 +51,8 @@ const UNKNOWN_EXIT = 'exit code unknown: runc does not report the exit status of
 export interface RuncRuntimeOptions {
   dataDir: string;
   podCIDR: string;
+  /** The pod bridge; `berth0` unless given. */
+  bridge?: string;
   /** The node's address (pods' hostIP). */
   hostIP: string;
   log: Logger;
@@ -156,7 +158,7 @@ export class RuncRuntime implements Runtime {
 
   constructor(private readonly opts: RuncRuntimeOptions) {
     this.runc = new Runc(opts.dataDir);
-    this.cni = new CniNetwork({ podCIDR: opts.podCIDR, dataDir: join(opts.dataDir, 'cni') });
+    this.cni = new CniNetwork({ podCIDR: opts.podCIDR, bridge: opts.bridge, dataDir: join(opts.dataDir, 'cni') });
   }
 
   /** The cluster DNS address written into pods' resolv.conf: the pod bridge's gateway (nothing answers there yet). */
