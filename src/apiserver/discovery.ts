@@ -30,11 +30,19 @@ function subresourcesOf(def: KindDef): Subresource[] {
   const subs: Subresource[] = [];
   if (def.statusSubresource) subs.push({ name: 'status', kind: own, verbs: SUBRESOURCE_VERBS });
   if (def.scale) subs.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SUBRESOURCE_VERBS });
-  if (def.group === '' && def.resource === 'pods')
-    subs.push({ name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] });
+  if (def.group === '' && def.resource === 'pods') {
+    // In kube-apiserver's order; the streaming ones are connect verbs (create for POST, get for GET).
+    const core = (kind: string) => ({ group: '', version: 'v1', kind });
+    subs.push({ name: 'attach', kind: core('PodAttachOptions'), verbs: ['create', 'get'] });
+    subs.push({ name: 'binding', kind: core('Binding'), verbs: ['create'] });
+    subs.push({ name: 'exec', kind: core('PodExecOptions'), verbs: ['create', 'get'] });
+    subs.push({ name: 'log', kind: own, verbs: ['get'] });
+    subs.push({ name: 'portforward', kind: core('PodPortForwardOptions'), verbs: ['create', 'get'] });
+  }
   if (def.group === '' && def.resource === 'namespaces')
     subs.push({ name: 'finalize', kind: own, verbs: ['update'] });
-  return subs;
+  // kube-apiserver lists them by name.
+  return subs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export class Discovery {

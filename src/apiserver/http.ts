@@ -2,12 +2,14 @@
 // or the admin bearer token), request body limits, and streaming of watches.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { requestEntityTooLarge, unauthorized, type StatusError } from '../machinery/errors.js';
+import { badRequest, requestEntityTooLarge, unauthorized, type StatusError } from '../machinery/errors.js';
 import type { ApiHandler, ApiRequest } from './handler.js';
 import type { Credentials } from './pki.js';
+import { rejectUpgradeStatus, type PodStreams } from './streams/index.js';
 
 /** kube-apiserver's limit for a request body. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -19,6 +21,8 @@ export interface HttpOptions {
   handler: ApiHandler;
   log: Logger;
   onRequest?(method: string, code: number, seconds: number): void;
+  /** pods/exec, attach, portforward and log: served from the raw request, before any body is read. */
+  streams?: PodStreams;
 }
 
 export async function startHttps(opts: HttpOptions): Promise<Server> {
@@ -74,6 +78,8 @@ export async function startHttps(opts: HttpOptions): Promise<Server> {
     try {
       const user = authenticate(req);
       if (!user) return sendStatus(res, unauthorized());
+      const url = new URL(req.url ?? '/', 'https://berth');
+      if (opts.streams?.handles(url)) return opts.streams.request(req, res, url);
       const body = await readBody(req);
       if (body === undefined) {
         sendStatus(res, requestEntityTooLarge(MAX_BODY_BYTES));
@@ -84,7 +90,7 @@ export async function startHttps(opts: HttpOptions): Promise<Server> {
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
       const apiReq: ApiRequest = {
         method,
-        url: new URL(req.url ?? '/', 'https://berth'),
+        url,
         headers,
         body,
         user,
@@ -108,6 +114,21 @@ export async function startHttps(opts: HttpOptions): Promise<Server> {
       } else res.destroy();
     }
   }
+
+  // Upgrades (WebSocket, SPDY) are the streaming subresources' alone.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    try {
+      if (!authenticate(req)) return rejectUpgradeStatus(socket, unauthorized());
+      const url = new URL(req.url ?? '/', 'https://berth');
+      if (!opts.streams?.handles(url)) return rejectUpgradeStatus(socket, badRequest(`no upgrade is served on ${url.pathname}`));
+      log.debug({ method: req.method, url: req.url, upgrade: req.headers.upgrade }, 'upgrade');
+      opts.streams.upgrade(req, socket, head, url);
+    } catch (err) {
+      log.error({ err }, 'upgrade failed');
+      socket.destroy();
+    }
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

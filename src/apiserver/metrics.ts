@@ -1,5 +1,5 @@
 // Prometheus metrics for /metrics, named as kube-apiserver names them where they overlap.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics, register } from 'prom-client';
 
 export class Metrics {
   private readonly registry = new Registry();
@@ -26,7 +26,8 @@ export class Metrics {
     this.latency.observe({ verb: method }, seconds);
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** This server's metrics and the process-wide ones of the default registry (the node agent's). */
+  async text(): Promise<string> {
+    return `${await this.registry.metrics()}\n${await register.metrics()}`;
   }
 }

@@ -36,6 +36,9 @@ const API_VERSIONS = `${META}.APIVersions`;
 const SCALE = 'io.k8s.api.autoscaling.v1.Scale';
 const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
+/** A response that is a plain string (the streaming subresources), not a definition. */
+const STRING_RESPONSE = ':string';
+const responseSchema = (d: string, ref: string): Record<string, unknown> => (d === STRING_RESPONSE ? { type: 'string' } : { $ref: ref + d });
 
 const PATCH_TYPES = [
   'application/json-patch+json',
@@ -46,7 +49,7 @@ const PATCH_TYPES = [
 const READ_TYPES = ['application/json', 'application/yaml'];
 const WATCH_TYPES = ['application/json', 'application/yaml', 'application/json;stream=watch'];
 
-type Action = 'get' | 'list' | 'watch' | 'watchlist' | 'post' | 'put' | 'patch' | 'delete' | 'deletecollection';
+type Action = 'connect' | 'get' | 'list' | 'watch' | 'watchlist' | 'post' | 'put' | 'patch' | 'delete' | 'deletecollection';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 interface Param {
@@ -239,6 +242,57 @@ function kindOperations(k: KindDef, all: KindDef[]): PathItem[] {
     });
   }
 
+  // The streaming subresources of pods: connect operations (GET and POST) and the log.
+  if (k.group === '' && k.kind === 'Pod') {
+    const podParams = [nameOf('Pod'), ...scope];
+    const connect = (sub: string, kind: string, params: Param[]): void => {
+      const gvk = withKind({ group: '', version: 'v1', kind });
+      // connectCoreV1GetNamespacedPodExec
+      const op = (method: 'get' | 'post'): Operation =>
+        gvk({
+          method, id: `connect${groupWord(k.group)}${capital(k.version)}${capital(method)}Namespaced${k.kind}${capital(sub)}`, description: `connect ${method.toUpperCase()} requests to ${sub} of Pod`,
+          action: 'connect', params: [], responses: [['200', STRING_RESPONSE], UNAUTHORIZED], produces: ['*/*'],
+        });
+      items.push({ path: `${item}/${sub}`, params: [...podParams, ...params], ops: [op('get'), op('post')] });
+    };
+    const b = (name: string, d: string) => q(name, 'boolean', d);
+    connect('attach', 'PodAttachOptions', [
+      q('container', 'string', 'The container in which to execute the command. Defaults to only container if there is only one container in the pod.'),
+      b('stderr', 'Stderr if true indicates that stderr is to be redirected for the attach call. Defaults to true.'),
+      b('stdin', 'Stdin if true, redirects the standard input stream of the pod for this call. Defaults to false.'),
+      b('stdout', 'Stdout if true indicates that stdout is to be redirected for the attach call. Defaults to true.'),
+      b('tty', 'TTY if true indicates that a tty will be allocated for the attach call. This is passed through the container runtime so the tty is allocated on the worker node by the container runtime. Defaults to false.'),
+    ]);
+    connect('exec', 'PodExecOptions', [
+      q('command', 'string', 'Command is the remote command to execute. argv array. Not executed within a shell.'),
+      q('container', 'string', 'Container in which to execute the command. Defaults to only container if there is only one container in the pod.'),
+      b('stderr', 'Redirect the standard error stream of the pod for this call.'),
+      b('stdin', 'Redirect the standard input stream of the pod for this call. Defaults to false.'),
+      b('stdout', 'Redirect the standard output stream of the pod for this call.'),
+      b('tty', 'TTY if true indicates that a tty will be allocated for the exec call. Defaults to false.'),
+    ]);
+    const logDef = withKind(kindGVK);
+    items.push({
+      path: `${item}/log`,
+      params: [
+        q('container', 'string', 'The container for which to stream logs. Defaults to only container if there is one container in the pod.'),
+        b('follow', 'Follow the log stream of the pod. Defaults to false.'),
+        b('insecureSkipTLSVerifyBackend', "insecureSkipTLSVerifyBackend indicates that the apiserver should not confirm the validity of the serving certificate of the backend it is connecting to."),
+        q('limitBytes', 'integer', 'If set, the number of bytes to read from the server before terminating the log output. This may not display a complete final line of logging, and may return slightly more or slightly less than the specified limit.'),
+        nameOf('Pod'),
+        ...scope,
+        P.pretty,
+        b('previous', 'Return previous terminated container logs. Defaults to false.'),
+        q('sinceSeconds', 'integer', 'A relative time in seconds before the current time from which to show logs. If this value precedes the time a pod was started, only logs since the pod start will be returned. If this value is in the future, no logs will be returned. Only one of sinceSeconds or sinceTime may be specified.'),
+        q('stream', 'string', 'Specify which container log stream to return to the client. Acceptable values are "All", "Stdout" and "Stderr". If not specified, "All" is used, and both stdout and stderr are returned interleaved. Note that when "TailLines" is specified, "Stream" can only be set to nil or "All".'),
+        q('tailLines', 'integer', 'If set, the number of lines from the end of the logs to show. If not specified, logs are shown from the creation of the container or sinceSeconds or sinceTime. Note that when "TailLines" is specified, "Stream" can only be set to nil or "All".'),
+        b('timestamps', 'If true, add an RFC3339 or RFC3339Nano timestamp at the beginning of every line of log output. Defaults to false.'),
+      ],
+      ops: [logDef(read(id('read', 'Log'), 'read log of the specified Pod', STRING_RESPONSE, 'get', ['text/plain', 'application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', 'application/cbor']))],
+    });
+    connect('portforward', 'PodPortForwardOptions', [q('ports', 'integer', 'List of ports to forward Required when using WebSockets')]);
+  }
+
   // The all-namespaces list and the deprecated watch paths, as kube-apiserver still serves them.
   if (listDef) {
     const listParams = [...LIST_PARAMS.filter((p) => p !== P.watch), P.pretty, P.watch];
@@ -362,7 +416,7 @@ function operationDefinitions(items: PathItem[]): Set<string> {
   for (const item of items) {
     for (const o of item.ops) {
       if (o.body) names.add(o.body.definition);
-      for (const [, d] of o.responses) if (d) names.add(d);
+      for (const [, d] of o.responses) if (d && d !== STRING_RESPONSE) names.add(d);
     }
   }
   return names;
@@ -387,7 +441,7 @@ function v2Operation(o: Operation): Record<string, unknown> {
   params.push(...o.params.map(v2Param));
   const responses: Record<string, unknown> = {};
   for (const [code, d] of o.responses) {
-    responses[code] = d ? { description: RESPONSE_TEXT[code], schema: { $ref: `#/definitions/${d}` } } : { description: RESPONSE_TEXT[code] };
+    responses[code] = d ? { description: RESPONSE_TEXT[code], schema: responseSchema(d, '#/definitions/') } : { description: RESPONSE_TEXT[code] };
   }
   const out: Record<string, unknown> = {
     consumes: o.body ? o.body.types : ['*/*'],
@@ -483,7 +537,7 @@ function v3Operation(o: Operation): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [code, d] of o.responses) {
     responses[code] = d
-      ? { content: Object.fromEntries(o.produces.map((t) => [t, { schema: { $ref: V3_REF + d } }])), description: RESPONSE_TEXT[code] }
+      ? { content: Object.fromEntries(o.produces.map((t) => [t, { schema: responseSchema(d, V3_REF) }])), description: RESPONSE_TEXT[code] }
       : { description: RESPONSE_TEXT[code] };
   }
   out.responses = responses;

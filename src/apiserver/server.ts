@@ -15,6 +15,8 @@ import { Metrics } from './metrics.js';
 import type { Credentials } from './pki.js';
 import { ResourceStorage, type Storage, type WriteContext } from './resource.js';
 import { ConvertedStorage } from './conversion.js';
+import type { NodeConnector } from '../node/streams/types.js';
+import { PodStreams } from './streams/index.js';
 
 export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -27,6 +29,8 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   log: Logger;
+  /** The streams of the nodes' containers (exec, attach, port-forward, logs); absent: none are served. */
+  nodeConnector?: NodeConnector;
 }
 
 export class ApiServer implements Registry {
@@ -82,6 +86,7 @@ export class ApiServer implements Registry {
       credentials: opts.credentials,
       handler: server.handler,
       log: opts.log,
+      streams: new PodStreams(() => server.lookup('', 'v1', 'pods'), opts.nodeConnector, opts.log.child({ component: 'streams' })),
       onRequest: (method, code, seconds) => server.metrics.observeRequest(method, code, seconds),
     });
     await server.bootstrapKubernetesService();

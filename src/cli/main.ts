@@ -6,6 +6,7 @@ import { isDNS1123Subdomain } from '../machinery/validation.js';
 import { nodeNameFromHostname, POD_CIDR } from '../node/nodestatus.js';
 import { imageImport, imageList, imageRemove } from './images.js';
 import { up, type UpOptions } from './up.js';
+import { down, type DownOptions } from './down.js';
 
 const defaultDataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');
 
@@ -37,6 +38,14 @@ program
   .option('--no-default-storage-class', 'create the local-path StorageClass without marking it the default (claims without a class get none)')
   .action(async (opts: UpOptions) => {
     await up(opts);
+  });
+
+program
+  .command('down')
+  .description('stop the berth running on the data dir, and remove what a killed one left (containers, mounts, network namespaces, the pod bridge)')
+  .option('--data-dir <dir>', 'the data dir of the berth to stop', defaultDataDir)
+  .action(async (opts: DownOptions) => {
+    await down(opts);
   });
 
 const image = program.command('image').description('manage the local images pods run from');

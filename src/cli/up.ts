@@ -14,12 +14,15 @@ import { NodeAgent } from '../node/agent.js';
 import { apiLookups } from '../node/lookups.js';
 import { NODE_ADDRESS } from '../node/nodestatus.js';
 import { SimulatedRuntime } from '../node/runtime/simulated.js';
+import type { Runtime } from '../node/runtime/types.js';
 import { missingPrerequisites, RuncRuntime } from '../node/runtime/runc/runtime.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { LocalPathProvisioner } from '../volumes/localpath.js';
 import { LoopProvisioner, loopDevicesAvailable } from '../volumes/loop.js';
 import { VolumeController } from '../controllers/volume/controller.js';
 import { berthStorageClasses, ensureStorageClasses } from './storageclasses.js';
+import { writeNodeRecord } from './down.js';
+import { claimPidFile } from './pidfile.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -53,9 +56,16 @@ export async function up(opts: UpOptions): Promise<void> {
     }
   }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  // One berth per data dir (they would share the store); `berth down` finds it by this file.
+  const releasePidFile = claimPidFile(opts.dataDir);
+  // What `berth down` needs to clean up after a berth that was killed.
+  writeNodeRecord(opts.dataDir, { runtime: opts.runtime, podCIDR: opts.podCidr, bridge: opts.bridge });
   const credentials = await ensureCredentials(opts.dataDir, [opts.host]);
   const store = new SqliteStore(join(opts.dataDir, 'state.db'));
-  const server = await ApiServer.start({ store, credentials, host: opts.host, port: opts.port, log: log.child({ component: 'apiserver' }) });
+  // The node's runtime comes after the server; exec, attach, port-forward and logs reach it through this.
+  let nodeRuntime: Runtime | undefined;
+  const nodeConnector = (nodeName: string) => (nodeName === opts.nodeName ? nodeRuntime?.streams : undefined);
+  const server = await ApiServer.start({ store, credentials, host: opts.host, port: opts.port, log: log.child({ component: 'apiserver' }), nodeConnector });
   const client = new Client(new InProcessTransport(server.handler));
   const loop = await loopDevicesAvailable();
   await ensureStorageClasses(client, berthStorageClasses({ defaultClass: opts.defaultStorageClass, loop }));
@@ -75,6 +85,7 @@ export async function up(opts: UpOptions): Promise<void> {
   }
   if (opts.runtime !== 'none') {
     const runtime = runc ?? new SimulatedRuntime({ podCIDR: opts.podCidr, hostIP: NODE_ADDRESS });
+    nodeRuntime = runtime;
     const node = { nodeName: opts.nodeName, address: NODE_ADDRESS, podCIDR: opts.podCidr, dataDir: opts.dataDir, runtime };
     controllers.push(new NodeAgent(client, node, log.child({ component: 'kubelet' })), new Scheduler(client, log.child({ component: 'scheduler' })));
   }
@@ -96,6 +107,7 @@ export async function up(opts: UpOptions): Promise<void> {
     await runc?.close().catch((err: unknown) => log.error({ err }, 'runc runtime cleanup failed'));
     await server.stop();
     await store.close();
+    releasePidFile();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -11,9 +11,13 @@ import type { Client, ResourceClient } from '../client/client.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer, objectKey } from '../client/informer.js';
 import { runWorker, WorkQueue } from '../client/workqueue.js';
+import { VERSION_INFO } from '../apiserver/discovery.js';
 import { isStatusError } from '../machinery/errors.js';
 import { nowTimestamp } from '../machinery/objects.js';
 import { readHostFacts } from './host.js';
+import { runCheck } from './probes/check.js';
+import { streamsExecRunner } from './probes/exec.js';
+import { ProbeManager } from './probes/manager.js';
 import { NODE_LEASE_NAMESPACE, newNode, nodeLease, nodeStatus, reconcileNode, type HostFacts, type NodeConfig } from './nodestatus.js';
 import type { PodRuntimeState, Runtime, RuntimeEvent } from './runtime/types.js';
 import { isTerminalPhase, podStatus } from './status.js';
@@ -21,6 +25,8 @@ import { isTerminalPhase, podStatus } from './status.js';
 /** The kubelet's lease renewal interval and node status report frequency. */
 const LEASE_RENEW_MS = 10_000;
 const STATUS_REPORT_MS = 5 * 60_000;
+/** The kubelet's probes say `kube-probe/<major>.<minor>`. */
+const PROBE_USER_AGENT = `kube-probe/${VERSION_INFO.major}.${VERSION_INFO.minor}`;
 
 export interface NodeAgentOptions {
   nodeName: string;
@@ -58,6 +64,10 @@ export class NodeAgent {
   private lease?: Lease;
   private lastStatusReport = 0;
   private heartbeat?: NodeJS.Timeout;
+  /** Startup, readiness and liveness probes; only for runtimes whose containers are processes. */
+  private readonly probes?: ProbeManager;
+  /** Containers failed liveness or startup probes asked to kill, by pod uid; done by the pod's next sync. */
+  private readonly probeKills = new Map<string, { container: string; gracePeriodSeconds: number; message: string }[]>();
 
   constructor(
     client: Client,
@@ -71,6 +81,29 @@ export class NodeAgent {
     this.pods = client.resource<Pod>({ group: '', version: 'v1', resource: 'pods', namespaced: true });
     this.informer = new Informer(this.pods, { fieldSelector: `spec.nodeName=${opts.nodeName}` });
     this.events = new EventRecorder(client, 'kubelet', log, opts.nodeName);
+    // Probes run only where containers are real processes (the runtime has streams). The simulated
+    // runtime has none: it simulates readiness itself through its annotation (runtime/simulation.ts),
+    // and its pods have no address anything listens on, so its probes are not run.
+    const streams = this.runtime.streams;
+    if (streams) {
+      this.probes = new ProbeManager({
+        check: (pod, container, probe, _kind, podIP) =>
+          runCheck(probe, {
+            podIP: podIP ?? '',
+            ports: container.ports,
+            exec: streamsExecRunner(streams, pod, container.name),
+            userAgent: PROBE_USER_AGENT,
+          }),
+        changed: (pod) => this.queue.add(objectKey(pod)),
+        events: (pod, events) => this.record(pod, events),
+        kill: (pod, container, gracePeriodSeconds, message) => {
+          // Killed inside the pod's sync, as the kubelet's pod worker does: never beside another sync of the pod.
+          const uid = pod.metadata.uid!;
+          this.probeKills.set(uid, [...(this.probeKills.get(uid) ?? []), { container, gracePeriodSeconds, message }]);
+          this.queue.add(objectKey(pod));
+        },
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -90,6 +123,7 @@ export class NodeAgent {
 
   stop(): void {
     clearInterval(this.heartbeat);
+    this.probes?.stop();
     this.informer.stop();
     this.queue.shutDown();
   }
@@ -148,6 +182,8 @@ export class NodeAgent {
       // Gone from the API (or replaced under the same name) without a graceful deletion seen here.
       const result = await this.runtime.killPod(prev, 0);
       this.record(prev, result.events);
+      this.probes?.removePod(prev.metadata.uid!);
+      this.probeKills.delete(prev.metadata.uid!);
       await this.runtime.forgetPod(prev.metadata.uid!);
       this.tracked.delete(key);
     }
@@ -156,19 +192,44 @@ export class NodeAgent {
     if (pod.metadata.deletionTimestamp) return this.terminate(pod);
     // A finished pod runs nothing more; one the runtime never ran keeps the status it has.
     const finished = isTerminalPhase(pod.status?.phase);
+    if (finished) {
+      this.probes?.removePod(pod.metadata.uid!);
+      this.probeKills.delete(pod.metadata.uid!);
+    } else await this.killForProbes(pod);
     const result = finished ? await this.runtime.killPod(pod, 0) : await this.runtime.syncPod(pod);
     this.record(pod, result.events);
-    if (!finished || result.state.containerStatuses.length) await this.reportStatus(pod, result.state);
+    // The probes' verdicts (started, ready) replace the runtime's for containers that have probes.
+    const state = !finished && this.probes ? this.probes.update(pod, result.state) : result.state;
+    if (!finished || state.containerStatuses.length) await this.reportStatus(pod, state);
     if (result.resyncAfterMs !== undefined) this.queue.addAfter(key, result.resyncAfterMs);
   }
 
   /** Stops the pod, reports its final status, and removes it from the API. */
   private async terminate(pod: Pod): Promise<void> {
+    // No probe restarts a container of a pod being deleted; its containers stop anyway.
+    this.probes?.removePod(pod.metadata.uid!);
+    this.probeKills.delete(pod.metadata.uid!);
     const result = await this.runtime.killPod(pod, pod.metadata.deletionGracePeriodSeconds ?? 0);
     this.record(pod, result.events);
     await this.reportStatus(pod, result.state);
     const { name, namespace, uid } = pod.metadata;
     await this.pods.delete(name!, namespace, { gracePeriodSeconds: 0, preconditions: { uid } }).catch(ignoreGoneOrChanged);
+  }
+
+  /** Kills the containers whose liveness or startup probe failed; the sync that follows restarts them. */
+  private async killForProbes(pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const kills = this.probeKills.get(uid);
+    if (!kills) return;
+    this.probeKills.delete(uid);
+    for (const { container, gracePeriodSeconds, message } of kills) {
+      try {
+        if (!this.runtime.killContainer) throw new Error(`runtime ${this.runtime.info.name} cannot kill a single container`);
+        await this.runtime.killContainer(pod, container, gracePeriodSeconds, message);
+      } catch (err) {
+        this.log.warn({ err, pod: objectKey(pod), container }, 'killing a container whose probe failed failed');
+      }
+    }
   }
 
   private record(pod: Pod, events: RuntimeEvent[]): void {

@@ -1,8 +1,9 @@
 // The scheduler's decisions, pure: which pods it takes, and where a pod goes. The filters are
 // those of kube-scheduler's default profile that matter on berth (NodeUnschedulable,
-// TaintToleration, NodeAffinity, the pod count of NodeResourcesFit, and the claims check of
-// VolumeBinding's PreFilter); among the nodes that fit, the one with the fewest pods wins.
-// Messages are kube-scheduler's, so `kubectl describe pod` reads the same.
+// TaintToleration, NodeAffinity, NodeResourcesFit, VolumeRestrictions and VolumeBinding); among
+// the nodes that fit, the one with the fewest pods wins. Messages are kube-scheduler's, with the
+// verdict of its DefaultPreemption PostFilter appended (berth preempts nothing: pods carry the
+// same priority unless a priority class says otherwise), so `kubectl describe pod` reads the same.
 import type * as v1 from 'kubernetes-types/core/v1.js';
 import type { Node } from '../api/core/nodes.js';
 import { storageClassOf, type PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
@@ -12,6 +13,7 @@ import type { Pod } from '../api/core/pods.js';
 import { matchesNodeSelectorTerms } from '../machinery/nodeaffinity.js';
 import { deepEqual } from '../machinery/objects.js';
 import { isTerminalPhase } from '../node/status.js';
+import { insufficientResources, nodeAllocatable, podRequests } from './resources.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -32,6 +34,8 @@ export interface Snapshot {
   claims: ReadonlyMap<string, PersistentVolumeClaim>;
   /** Pods (not finished) assigned to each node, including pods bound but not yet observed. */
   podCounts: ReadonlyMap<string, number>;
+  /** What those pods request, summed per node (resources.ts units); a node missing requests nothing. */
+  requested?: ReadonlyMap<string, ReadonlyMap<string, bigint>>;
   /** PersistentVolumes and StorageClasses by name (VolumeBinding); a Map or an informer's cache. */
   volumes?: Lookup<PersistentVolume>;
   classes?: Lookup<StorageClass>;
@@ -65,24 +69,44 @@ export function schedule(pod: Pod, snapshot: Snapshot): ScheduleResult {
   const total = snapshot.nodes.length;
   if (total === 0) return { type: 'unschedulable', message: 'no nodes available to schedule pods' };
   const claimProblem = checkClaims(pod, snapshot);
-  if (claimProblem) return { type: 'unschedulable', message: `0/${total} nodes are available: ${claimProblem}.` };
+  // A PreFilter rejection applies to every node, and no preemption can change it.
+  if (claimProblem) return { type: 'unschedulable', message: `0/${total} nodes are available: ${claimProblem}. ${preemptionMessage(pod, total, 0)}` };
 
+  const request = podRequests(pod);
   const reasons = new Map<string, number>();
+  let resolvable = 0;
   let best: { name: string; pods: number } | undefined;
   for (const node of snapshot.nodes) {
     const name = node.metadata.name!;
     const pods = snapshot.podCounts.get(name) ?? 0;
-    const reason = filter(pod, node, pods) ?? volumeFilter(pod, node, snapshot);
-    if (reason) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    else if (!best || pods < best.pods || (pods === best.pods && name < best.name)) best = { name, pods };
+    const failure = filter(pod, node, pods, request, snapshot) ?? volumeFilter(pod, node, snapshot);
+    if (failure) {
+      for (const reason of failure.reasons) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      if (failure.resolvable) resolvable++;
+    } else if (!best || pods < best.pods || (pods === best.pods && name < best.name)) best = { name, pods };
   }
   if (best) {
     const delayed = delayedClaims(pod, snapshot);
     return delayed.length ? { type: 'bindVolumes', node: best.name, claims: delayed } : { type: 'bind', node: best.name };
   }
-  // FitError: a histogram of the reasons, sorted as strings.
-  const histogram = [...reasons].map(([reason, n]) => `${n} ${reason}`).sort();
-  return { type: 'unschedulable', message: `0/${total} nodes are available: ${histogram.join(', ')}.` };
+  return { type: 'unschedulable', message: `0/${total} nodes are available: ${histogram(reasons)}. ${preemptionMessage(pod, total, resolvable)}` };
+}
+
+/** FitError's histogram: `<count> <reason>`, sorted as strings. */
+function histogram(reasons: ReadonlyMap<string, number>): string {
+  return [...reasons].map(([reason, n]) => `${n} ${reason}`).sort().join(', ');
+}
+
+/**
+ * DefaultPreemption's PostFilter verdict. Only nodes that failed resolvably (NodeResourcesFit,
+ * VolumeRestrictions) are tried, and with no lower-priority pod to evict none has victims.
+ */
+function preemptionMessage(pod: Pod, total: number, resolvable: number): string {
+  if (pod.spec?.preemptionPolicy === 'Never') return 'preemption: not eligible due to preemptionPolicy=Never.';
+  const reasons = new Map<string, number>();
+  if (resolvable) reasons.set('No preemption victims found for incoming pod', resolvable);
+  if (total - resolvable) reasons.set('Preemption is not helpful for scheduling', total - resolvable);
+  return `preemption: 0/${total} nodes are available: ${histogram(reasons)}.`;
 }
 
 /** The claims the pod's volumes name; a generic ephemeral volume's claim is `<pod>-<volume>`. */
@@ -111,9 +135,6 @@ function checkClaims(pod: Pod, snapshot: Snapshot): string | undefined {
     }
     if (claim.metadata.deletionTimestamp) return `persistentvolumeclaim "${name}" is being deleted`;
     if (snapshot.classes && !isBound(claim) && !delaysBinding(claim, snapshot)) unboundImmediate = true;
-    // VolumeRestrictions: a ReadWriteOncePod claim serves one pod in the whole cluster.
-    if (claim.spec?.accessModes?.includes('ReadWriteOncePod') && snapshot.claimInUse?.(name))
-      return `${snapshot.nodes.length} node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode`;
   }
   return unboundImmediate ? 'pod has unbound immediate PersistentVolumeClaims' : undefined;
 }
@@ -127,14 +148,14 @@ function delaysBinding(claim: PersistentVolumeClaim, snapshot: Snapshot): boolea
  * VolumeBinding Filter: a bound claim's volume must allow the node; an unbound one needs an available
  * volume there or a class that provisions.
  */
-function volumeFilter(pod: Pod, node: Node, snapshot: Snapshot): string | undefined {
+function volumeFilter(pod: Pod, node: Node, snapshot: Snapshot): Failure | undefined {
   if (!snapshot.volumes) return undefined;
   const at = { name: node.metadata.name!, labels: node.metadata.labels ?? {} };
   for (const { name } of claimNames(pod)) {
     const claim = snapshot.claims.get(name)!;
     if (isBound(claim)) {
       const terms = snapshot.volumes.get(claim.spec!.volumeName!)?.spec?.nodeAffinity?.required?.nodeSelectorTerms;
-      if (terms && !matchesNodeSelectorTerms(terms, at)) return 'node(s) had volume node affinity conflict';
+      if (terms && !matchesNodeSelectorTerms(terms, at)) return unresolvable('node(s) had volume node affinity conflict');
       continue;
     }
     const cls = snapshot.classes?.get(storageClassOf(claim));
@@ -144,23 +165,40 @@ function volumeFilter(pod: Pod, node: Node, snapshot: Snapshot): string | undefi
       const affinity = v.spec?.nodeAffinity?.required?.nodeSelectorTerms;
       return !affinity || matchesNodeSelectorTerms(affinity, at);
     });
-    if (!fits) return "node(s) didn't find available persistent volumes to bind";
+    if (!fits) return unresolvable("node(s) didn't find available persistent volumes to bind");
   }
   return undefined;
 }
 
+/** Why a node does not fit: the failing plugin's reasons, and whether preemption could help. */
+interface Failure {
+  reasons: string[];
+  resolvable: boolean;
+}
+
+const unresolvable = (reason: string): Failure => ({ reasons: [reason], resolvable: false });
+
 /** The first filter the node fails, in the default profile's order; undefined when it fits. */
-function filter(pod: Pod, node: Node, pods: number): string | undefined {
+function filter(pod: Pod, node: Node, pods: number, request: ReadonlyMap<string, bigint>, snapshot: Snapshot): Failure | undefined {
   const tolerations = pod.spec?.tolerations ?? [];
   if (node.spec?.unschedulable && !tolerates(tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }))
-    return 'node(s) were unschedulable';
+    return unresolvable('node(s) were unschedulable');
   const untolerated = effectiveTaints(node).find(
     (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(tolerations, t),
   );
-  if (untolerated) return `node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`;
-  if (!matchesNodeSelectorAndAffinity(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
+  if (untolerated) return unresolvable(`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`);
+  if (!matchesNodeSelectorAndAffinity(pod, node)) return unresolvable("node(s) didn't match Pod's node affinity/selector");
+  // NodeResourcesFit: every insufficient resource is a reason of its own.
+  const reasons: string[] = [];
   const allowed = Number(node.status?.allocatable?.pods ?? Infinity);
-  if (pods + 1 > allowed) return 'Too many pods';
+  if (pods + 1 > allowed) reasons.push('Too many pods');
+  if (request.size) reasons.push(...insufficientResources(request, nodeAllocatable(node), snapshot.requested?.get(node.metadata.name!)));
+  if (reasons.length) return { reasons, resolvable: true };
+  // VolumeRestrictions: a ReadWriteOncePod claim serves one pod in the whole cluster.
+  for (const { name } of claimNames(pod)) {
+    if (snapshot.claims.get(name)?.spec?.accessModes?.includes('ReadWriteOncePod') && snapshot.claimInUse?.(name))
+      return { reasons: ['node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode'], resolvable: true };
+  }
   return undefined;
 }
 

@@ -1,7 +1,9 @@
 // The scheduler's wiring: informers on pods, nodes and claims; a queue of pods to place; workers
 // that decide (decide.ts) and bind through the pods/binding subresource. A pod that fits nowhere
 // gets PodScheduled=False and a FailedScheduling event, and is tried again with back-off and
-// whenever a node or claim changes, as kube-scheduler's queue moves unschedulable pods.
+// whenever a node or claim changes or a pod leaves a node, as kube-scheduler's queue moves
+// unschedulable pods. Each node's pod count and summed requests are kept up to date from the
+// informer and from the binds in flight, so a decision reads them instead of listing pods.
 import type { Logger } from 'pino';
 import type { Node } from '../api/core/nodes.js';
 import type { PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
@@ -24,6 +26,7 @@ import {
   schedulingInputsChanged,
   unschedulableCondition,
 } from './decide.js';
+import { addResources, podRequests, type Resources } from './resources.js';
 
 /** kube-scheduler's pod back-off: 1 s doubling to 10 s. */
 const BACKOFF_BASE_MS = 1000;
@@ -44,10 +47,12 @@ export class Scheduler {
   private readonly classInformer: Informer<StorageClass>;
   private readonly queue = new WorkQueue<string>({ rateLimiter: new ItemExponentialFailureRateLimiter(BACKOFF_BASE_MS, BACKOFF_MAX_MS) });
   private readonly events: EventRecorder;
-  /** The node each pod counts against, by pod uid: bound pods, and pods this scheduler is binding. */
-  private readonly placed = new Map<string, string>();
+  /** The node each pod counts against, by pod uid: bound pods, and pods this scheduler is binding; with what it requests. */
+  private readonly placed = new Map<string, { node: string; requests: Resources }>();
   private readonly assumed = new Set<string>();
   private readonly counts = new Map<string, number>();
+  /** The requests of the pods counted on each node, summed (NodeInfo.Requested). */
+  private readonly requested = new Map<string, Resources>();
   /** Claim key (`namespace/name`) → uids of pods placed on a node that use it. */
   private readonly claimHolders = new SetIndex();
   /** Claim key (`namespace/name`) → keys of pending pods that use it. */
@@ -76,9 +81,7 @@ export class Scheduler {
       update: (old, pod) => this.observe(pod, schedulingInputsChanged(old, pod)),
       delete: (pod) => this.forget(pod),
     });
-    const retryUnschedulable = () => {
-      for (const key of this.unschedulable) this.queue.add(key);
-    };
+    const retryUnschedulable = () => this.retryUnschedulable();
     const onChange = { add: retryUnschedulable, update: retryUnschedulable, delete: retryUnschedulable };
     this.nodeInformer.on(onChange);
     this.classInformer.on(onChange);
@@ -106,6 +109,10 @@ export class Scheduler {
     this.volumeInformer.stop();
     this.classInformer.stop();
     this.queue.shutDown();
+  }
+
+  private retryUnschedulable(): void {
+    for (const key of this.unschedulable) this.queue.add(key);
   }
 
   private holdClaims(pod: Pod, holding: boolean): void {
@@ -148,17 +155,34 @@ export class Scheduler {
     this.unschedulable.delete(objectKey(pod));
   }
 
-  /** Moves the pod's count to `node` (or off every node), and its claims' holders with it. */
-  private place(uid: string, node: string | undefined, pod?: Pod): void {
-    if (pod) this.holdClaims(pod, node !== undefined);
+  /**
+   * Moves the pod's count and requests to `node` (or off every node), and its claims' holders with
+   * it. A pod leaving a node frees room there, so the pods that fit nowhere are tried again.
+   */
+  private place(uid: string, node: string | undefined, pod: Pod): void {
+    this.holdClaims(pod, node !== undefined);
     const prev = this.placed.get(uid);
-    if (prev === node) return;
-    if (prev !== undefined) this.counts.set(prev, (this.counts.get(prev) ?? 1) - 1);
+    if (prev?.node === node) return;
+    if (prev !== undefined) {
+      this.counts.set(prev.node, (this.counts.get(prev.node) ?? 1) - 1);
+      const sum = this.requested.get(prev.node);
+      if (sum) {
+        addResources(sum, prev.requests, -1n);
+        if (!sum.size) this.requested.delete(prev.node);
+      }
+    }
     if (node === undefined) this.placed.delete(uid);
     else {
-      this.placed.set(uid, node);
+      const requests = podRequests(pod);
+      this.placed.set(uid, { node, requests });
       this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
+      if (requests.size) {
+        let sum = this.requested.get(node);
+        if (!sum) this.requested.set(node, (sum = new Map()));
+        addResources(sum, requests);
+      }
     }
+    if (prev !== undefined) this.retryUnschedulable();
   }
 
   private async sync(key: string): Promise<void> {
@@ -176,6 +200,7 @@ export class Scheduler {
       nodes: this.nodeInformer.list(),
       claims,
       podCounts: this.counts,
+      requested: this.requested,
       volumes: { get: (name) => this.volumeInformer.get(name), values: () => this.volumeInformer.list() },
       classes: { get: (name) => this.classInformer.get(name), values: () => this.classInformer.list() },
       claimInUse: (name) => {

@@ -1,6 +1,7 @@
 // berth.dev/loop: each claim is a sparse file holding an ext4 filesystem of the claim's size,
-// which the node agent attaches through a loop device and mounts at the PV's `local` path. Unlike
-// a directory it enforces capacity. ext4 is grown offline only (the image must not be attached):
+// which the node agent attaches through a loop device and mounts in the dir of each pod using it
+// (the PV's `local` path is its record on the node, not a mount point). Unlike a directory it
+// enforces capacity. ext4 is grown offline only (the image must not be attached):
 // this machine refuses online growth.
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, truncate } from 'node:fs/promises';
@@ -137,6 +138,16 @@ export class LoopProvisioner implements Provisioner {
 export async function growFileSystem(image: string): Promise<void> {
   await runTool('e2fsck', ['-f', '-y', image], [0, 1]);
   await runTool('resize2fs', [image]);
+}
+
+/** The size of the ext4 filesystem in `image` (block count × block size), read by dumpe2fs. */
+export async function fileSystemBytes(image: string): Promise<bigint> {
+  const { stdout } = await runTool('dumpe2fs', ['-h', image]);
+  const field = (name: string) => new RegExp(`^${name}:\\s+(\\d+)\\s*$`, 'm').exec(stdout)?.[1];
+  const count = field('Block count');
+  const size = field('Block size');
+  if (count === undefined || size === undefined) throw new Error(`dumpe2fs shows no block count and size for ${image}`);
+  return BigInt(count) * BigInt(size);
 }
 
 /** The loop devices whose backing file is `image`, read from sysfs (attaches nothing). */

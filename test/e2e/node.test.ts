@@ -188,7 +188,7 @@ describe('pods', () => {
 
   test('a pod no node fits stays Pending with PodScheduled False, until the node is labelled', async () => {
     b.k(['apply', '-f', '-'], podManifest('picky', { spec: { nodeSelector: { disk: 'ssd' } } }));
-    const message = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.";
+    const message = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
     const scheduled = await eventually('PodScheduled False', () => {
       const c = condition(podJSON('picky'), 'PodScheduled');
       return c?.status === 'False' && c;
@@ -208,7 +208,7 @@ describe('pods', () => {
 
   test('a pod naming a missing claim waits, and is scheduled once the claim exists', async () => {
     b.k(['apply', '-f', '-'], podManifest('claimed', { spec: { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] } }));
-    await eventually('waiting for its claim', () => condition(podJSON('claimed'), 'PodScheduled')?.message === '0/1 nodes are available: persistentvolumeclaim "data" not found.');
+    await eventually('waiting for its claim', () => condition(podJSON('claimed'), 'PodScheduled')?.message === '0/1 nodes are available: persistentvolumeclaim "data" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.');
     assert.equal(podJSON('claimed').spec?.nodeName, undefined);
     b.k(['apply', '-f', '-'], JSON.stringify({
       apiVersion: 'v1',

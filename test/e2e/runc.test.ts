@@ -14,7 +14,8 @@ import { importArchive } from '../../src/node/images/archive.js';
 import { ImageStore } from '../../src/node/images/store.js';
 import { createNetns, deleteNetns, netnsExists } from '../../src/node/network/netns.js';
 import { assembleRootfs, containerDir, removeRootfs } from '../../src/node/runtime/runc/rootfs.js';
-import { Runc, type LogPump } from '../../src/node/runtime/runc/runc.js';
+import { Runc } from '../../src/node/runtime/runc/runc.js';
+import { Conmon } from '../../src/node/runtime/runc/conmon.js';
 import { ociSpec } from '../../src/node/runtime/runc/spec.js';
 import { findTool } from '../../src/volumes/tools.js';
 import { dockerSaveArchive, tarball, type TarEntry } from '../helpers/images.js';
@@ -66,7 +67,8 @@ function hardNofile(): number {
   return hard === undefined || hard === 'unlimited' ? 1048576 : Number(hard);
 }
 
-const CRI_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) (stdout|stderr) ([FP]) (.*)$/;
+/** conmon's k8s-file records: an RFC 3339 time with nanoseconds and the zone as an offset. */
+const CRI_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP]) (.*)$/;
 
 function logRecords(path: string): { stream: string; tag: string; content: string }[] {
   const lines = readFileSync(path, 'utf8').split('\n');
@@ -92,6 +94,7 @@ test('runc runs a container from a stored image', { skip }, async (t) => {
   const netns = `berth-e2e-${suffix}`;
   const cgroupName = `berth-e2e-${suffix}`;
   const runc = new Runc(dataDir);
+  const conmon = new Conmon(dataDir, runc.root);
   const ids: string[] = [];
   try {
     const store = await ImageStore.open(dataDir);
@@ -101,8 +104,16 @@ test('runc runs a container from a stored image', { skip }, async (t) => {
     assert.ok(image);
     const netnsPath = await createNetns(netns);
 
-    /** Creates and starts a container of pod web-0 running `args`; returns its log pump and paths. */
-    const run = async (id: string, args: string[]): Promise<{ pump: LogPump; logPath: string }> => {
+    /** Resolves with the container's exit code once conmon recorded it. */
+    const exited = async (id: string): Promise<number> => {
+      for (;;) {
+        const exit = await conmon.exit(id, containerDir(dataDir, id));
+        if (exit) return exit.exitCode;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    /** Creates (under conmon) and starts a container of pod web-0 running `args`; returns its log path. */
+    const run = async (id: string, args: string[]): Promise<{ logPath: string }> => {
       ids.push(id);
       const rootfs = await assembleRootfs(store, image.reference, dataDir, id);
       assert.equal(rootfs.kind, 'overlay');
@@ -124,16 +135,16 @@ test('runc runs a container from a stored image', { skip }, async (t) => {
       });
       writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       const logPath = join(bundle, 'app.log');
-      const pump = await runc.create(id, { bundle, pidFile: join(bundle, 'pid'), logPath });
+      await conmon.create(id, { bundle, logPath });
       assert.equal((await runc.state(id))?.status, 'created');
       await runc.start(id);
-      return { pump, logPath };
+      return { logPath };
     };
 
     await t.test('output reaches the CRI log; whiteouts apply', async () => {
       const id = `hello-${suffix}`;
-      const { pump, logPath } = await run(id, ['sh', '-c', 'echo hello; hostname; ls /etc/app; cat /etc/motd']);
-      await within(pump.done, 10_000, 'container output');
+      const { logPath } = await run(id, ['sh', '-c', 'echo hello; hostname; ls /etc/app; cat /etc/motd']);
+      assert.equal(await within(exited(id), 10_000, 'container exit'), 1, 'the exit code of the failed cat');
       await runc.waitStopped(id);
       const records = logRecords(logPath);
       assert.deepEqual(
@@ -150,7 +161,7 @@ test('runc runs a container from a stored image', { skip }, async (t) => {
 
     await t.test('a long-running container is killed and deleted', async () => {
       const id = `sleep-${suffix}`;
-      const { pump } = await run(id, ['sleep', '1000']);
+      await run(id, ['sleep', '1000']);
       const state = await runc.state(id);
       assert.equal(state?.status, 'running');
       assert.ok(state.pid > 0);
@@ -161,20 +172,20 @@ test('runc runs a container from a stored image', { skip }, async (t) => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal((await runc.state(id))?.status, 'running');
       await runc.kill(id, 'SIGKILL');
+      assert.equal(await within(exited(id), 10_000, 'container exit'), 137, '128 + SIGKILL');
       await runc.waitStopped(id);
-      await within(pump.done, 10_000, 'container pipes closing');
       await runc.delete(id);
       assert.deepEqual(await runc.list(), []);
     });
 
     await t.test('a container that handles SIGTERM stops on it', async () => {
       const id = `term-${suffix}`;
-      const { pump, logPath } = await run(id, ['sh', '-c', 'trap "echo terminated; exit 0" TERM; echo ready; sleep 1000 & wait']);
+      const { logPath } = await run(id, ['sh', '-c', 'trap "echo terminated; exit 0" TERM; echo ready; sleep 1000 & wait']);
       const deadline = Date.now() + 10_000;
       while (!readFileSync(logPath, 'utf8').includes(' ready\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await runc.kill(id, 'SIGTERM');
+      assert.equal(await within(exited(id), 10_000, 'container exit'), 0);
       await runc.waitStopped(id);
-      await within(pump.done, 10_000, 'container pipes closing');
       assert.deepEqual(logRecords(logPath).map((r) => r.content), ['ready', 'terminated']);
       await runc.delete(id);
     });
@@ -186,6 +197,7 @@ test('runc runs a container from a stored image', { skip }, async (t) => {
     for (const id of ids) {
       await runc.delete(id, { force: true }).catch(() => undefined);
       await removeRootfs(dataDir, id);
+      await conmon.forget(id);
     }
     await deleteNetns(netns);
     for (const id of ids) assert.ok(!existsSync(join(runc.root, id)), `runc state of ${id} remains`);

@@ -39,11 +39,16 @@ export interface StartOptions {
 
 // Every berth a test file started is ended when that file's process ends, also when the runner
 // cancels it on a timeout (it then gets SIGTERM, and `after` hooks do not run).
-const running = new Set<ChildProcess>();
+// A runc berth killed so leaves containers, namespaces, mounts and its bridge: `berth down` removes them.
+const running = new Map<ChildProcess, { dataDir: string; runtime: string }>();
 /** Data dirs made here and not yet removed by `stop`: removed when the process ends. */
 const madeDirs = new Set<string>();
 const killAll = () => {
-  for (const p of running) p.kill('SIGKILL');
+  const killed = [...running.values()];
+  for (const p of running.keys()) p.kill('SIGKILL');
+  for (const { dataDir, runtime } of killed) {
+    if (runtime === 'runc') spawnSync(BERTH, ['down', '--data-dir', dataDir], { stdio: 'ignore', timeout: 60_000 });
+  }
   for (const dir of madeDirs) {
     try {
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
@@ -97,7 +102,7 @@ async function launch(dataDir: string, args: string[], port = '0', runtime = 'si
   const proc = spawn(BERTH, ['up', '--data-dir', dataDir, '--port', port, '--runtime', runtime, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(proc);
+  running.set(proc, { dataDir, runtime });
   proc.once('exit', () => running.delete(proc));
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => {

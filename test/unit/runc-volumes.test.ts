@@ -1,5 +1,6 @@
-// The runc runtime's volumes: projection of configMap/secret keys, subPath resolution that never
-// leaves its volume, hostPath type checks and the wait for a claim to bind (on temp dirs).
+// The runc runtime's volumes: projection of configMap/secret keys, downwardAPI and projected
+// volumes, subPath resolution that never leaves its volume, hostPath type checks and the wait for a
+// claim to bind (on temp dirs). Host mounts (loop images, tmpfs) are in runc-volumes-mounts.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
@@ -7,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as v1 from 'kubernetes-types/core/v1.js';
 import type { Pod } from '../../src/api/core/pods.js';
-import { CreateContainerConfigError } from '../../src/node/runtime/runc/env.js';
+import { CreateContainerConfigError, formatMap, goQuote } from '../../src/node/runtime/runc/env.js';
 import {
   MountError,
   containerMounts,
+  downwardFiles,
   preparePodVolumes,
   projectedFiles,
   relativeSegments,
@@ -89,7 +91,7 @@ test('hostPath types: DirectoryOrCreate makes it, Directory must exist', async (
   await assert.rejects(preparePodVolumes(podWith([{ name: 'h', hostPath: { path: join(dir, 'absent'), type: 'Directory' } }]), dir, none), MountError);
 });
 
-test('a claim mounts its bound volume; unbound waits; loop images are refused', async (t) => {
+test('a claim mounts its bound volume; unbound waits; a missing loop image fails the mount', async (t) => {
   const dir = tmp(t);
   mkdirSync(join(dir, 'pv'));
   let phase = 'Pending';
@@ -103,6 +105,94 @@ test('a claim mounts its bound volume; unbound waits; loop images are refused', 
   await assert.rejects(preparePodVolumes(pod, dir, lookups), (e) => e instanceof MountError && /^Unable to attach or mount volumes: .*ns\/c.*unbound claim/.test(e.message));
   phase = 'Bound';
   assert.equal((await preparePodVolumes(pod, dir, lookups)).get('data')?.path, join(dir, 'pv'));
-  annotations = { 'berth.dev/loop-image': '/x.img' };
-  await assert.rejects(preparePodVolumes(pod, dir, lookups), (e) => e instanceof CreateContainerConfigError && /loop volumes are not mounted yet/.test(e.message));
+  annotations = { 'berth.dev/loop-image': join(dir, 'absent.img') };
+  await assert.rejects(preparePodVolumes(pod, dir, lookups), (e) => e instanceof MountError && /loop image .*absent\.img does not exist/.test(e.message));
+});
+
+test('labels and annotations files: key="value" lines in key order, values quoted as Go %q does', () => {
+  assert.equal(formatMap({ b: 'two words', a: 'x"y\\z' }), 'a="x\\"y\\\\z"\nb="two words"');
+  assert.equal(goQuote('tab\there\nnl\x00\x7f'), '"tab\\there\\nnl\\x00\\x7f"');
+  assert.equal(goQuote('héllo ✓ 😀'), '"héllo ✓ 😀"', 'printable unicode stays');
+  assert.equal(goQuote('\u00a0\u2028\u200b'), '"\\u00a0\\u2028\\u200b"', 'non-printable unicode is escaped');
+  assert.equal(formatMap(undefined), '');
+});
+
+const downwardPod: Pod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web-0', namespace: 'ns', uid: 'u-1', labels: { app: 'web', 'apps.kubernetes.io/pod-index': '0' }, annotations: { note: 'a "quoted"\nline' } },
+  spec: { containers: [{ name: 'c', resources: { limits: { memory: '64Mi', cpu: '500m' }, requests: { cpu: '250m' } } }] },
+};
+
+test('downwardAPI files: pod fields, labels and annotations, container resources with divisors, modes', () => {
+  const files = downwardFiles(downwardPod, {
+    defaultMode: 0o600,
+    items: [
+      { path: 'name', fieldRef: { fieldPath: 'metadata.name' } },
+      { path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } },
+      { path: 'uid', fieldRef: { fieldPath: 'metadata.uid' }, mode: 0o444 },
+      { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
+      { path: 'meta/annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
+      { path: 'app', fieldRef: { fieldPath: "metadata.labels['app']" } },
+      { path: 'mem', resourceFieldRef: { containerName: 'c', resource: 'limits.memory', divisor: '1Mi' } },
+      { path: 'cpu', resourceFieldRef: { containerName: 'c', resource: 'requests.cpu', divisor: '1m' } },
+      { path: 'cpus', resourceFieldRef: { containerName: 'c', resource: 'limits.cpu' } },
+    ],
+  });
+  assert.deepEqual(
+    files.map((f) => [f.path, f.content.toString(), f.mode]),
+    [
+      ['name', 'web-0', 0o600],
+      ['ns', 'ns', 0o600],
+      ['uid', 'u-1', 0o444],
+      ['labels', 'app="web"\napps.kubernetes.io/pod-index="0"', 0o600],
+      ['meta/annotations', 'note="a \\"quoted\\"\\nline"', 0o600],
+      ['app', 'web', 0o600],
+      ['mem', '64', 0o600],
+      ['cpu', '250', 0o600],
+      ['cpus', '1', 0o600], // 500m rounded up to whole cores
+    ],
+  );
+  assert.equal(downwardFiles(downwardPod, { items: [{ path: 'n', fieldRef: { fieldPath: 'metadata.name' } }] })[0]?.mode, 0o644);
+  assert.throws(() => downwardFiles(downwardPod, { items: [{ path: '../x', fieldRef: { fieldPath: 'metadata.name' } }] }), CreateContainerConfigError);
+});
+
+test('downwardAPI and projected volumes are written under the pod dir, read-only in containers', async (t) => {
+  const dir = tmp(t);
+  const lookups: VolumeLookups = {
+    ...none,
+    configMap: async (_ns, name) => (name === 'cm' ? { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { 'app.conf': 'x=1', other: 'o' } } : undefined),
+    secret: async (_ns, name) => (name === 's' ? { apiVersion: 'v1', kind: 'Secret', metadata: { name }, data: { token: Buffer.from('t0k').toString('base64') } } : undefined),
+  };
+  const volumes: v1.Volume[] = [
+    { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+    {
+      name: 'all',
+      projected: {
+        defaultMode: 0o640,
+        sources: [
+          { configMap: { name: 'cm', items: [{ key: 'app.conf', path: 'conf/app.conf' }] } },
+          { secret: { name: 's', items: [{ key: 'token', path: 'token', mode: 0o400 }] } },
+          { secret: { name: 'absent', optional: true } },
+          { downwardAPI: { items: [{ path: 'podname', fieldRef: { fieldPath: 'metadata.name' } }] } },
+        ],
+      },
+    },
+  ];
+  const pod: Pod = { ...downwardPod, spec: { volumes, containers: [{ name: 'c', volumeMounts: [{ name: 'info', mountPath: '/info' }, { name: 'all', mountPath: '/all' }] }] } };
+  const prepared = await preparePodVolumes(pod, dir, lookups);
+  const all = join(dir, 'volumes', 'all');
+  assert.equal(readFileSync(join(dir, 'volumes', 'info', 'labels'), 'utf8'), 'app="web"\napps.kubernetes.io/pod-index="0"');
+  assert.equal(readFileSync(join(all, 'conf', 'app.conf'), 'utf8'), 'x=1');
+  assert.equal(statSync(join(all, 'conf', 'app.conf')).mode & 0o777, 0o640);
+  assert.equal(readFileSync(join(all, 'token'), 'utf8'), 't0k');
+  assert.equal(statSync(join(all, 'token')).mode & 0o777, 0o400);
+  assert.equal(readFileSync(join(all, 'podname'), 'utf8'), 'web-0');
+  assert.ok(!existsSync(join(all, 'other')), 'only the listed items');
+  assert.deepEqual((await containerMounts(pod.spec!.containers[0]!, prepared)).map((m) => [m.destination, m.readOnly]), [['/info', true], ['/all', true]]);
+
+  const missing: v1.Volume = { name: 'all', projected: { sources: [{ configMap: { name: 'nope' } }] } };
+  await assert.rejects(preparePodVolumes({ ...pod, spec: { ...pod.spec!, volumes: [missing] } }, dir, lookups), (e) => e instanceof MountError && /configmap "nope" not found/.test(e.message));
+  const token: v1.Volume = { name: 'all', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } };
+  await assert.rejects(preparePodVolumes({ ...pod, spec: { ...pod.spec!, volumes: [token] } }, dir, lookups), (e) => e instanceof MountError && /serviceAccountToken projections are not supported/.test(e.message));
 });

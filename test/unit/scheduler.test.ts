@@ -10,13 +10,17 @@ import {
   unschedulableCondition,
   type Snapshot,
 } from '../../src/scheduler/decide.js';
+import { podRequests, resourceAmounts } from '../../src/scheduler/resources.js';
 
-const readyNode = (name: string, extra: { labels?: Record<string, string>; spec?: Node['spec']; ready?: string; pods?: string } = {}): Node => ({
+const readyNode = (
+  name: string,
+  extra: { labels?: Record<string, string>; spec?: Node['spec']; ready?: string; pods?: string; allocatable?: Record<string, string> } = {},
+): Node => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...extra.labels } },
   spec: extra.spec ?? {},
   status: {
     conditions: [{ type: 'Ready', status: extra.ready ?? 'True' }],
-    allocatable: { pods: extra.pods ?? '110' },
+    allocatable: { pods: extra.pods ?? '110', ...extra.allocatable },
   },
 });
 
@@ -45,7 +49,7 @@ test('spec.nodeSelector must match the node labels', () => {
   const p = pod({ nodeSelector: { disk: 'ssd' } });
   assert.deepEqual(
     schedule(p, snapshot([readyNode('n1')])),
-    unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."),
+    unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."),
   );
   assert.deepEqual(schedule(p, snapshot([readyNode('n1'), readyNode('n2', { labels: { disk: 'ssd' } })])), { type: 'bind', node: 'n2' });
 });
@@ -61,7 +65,7 @@ test('required node affinity: any term, all requirements of a term; matchFields 
   assert.deepEqual(bind([{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n2'] }] }]), { type: 'bind', node: 'n2' });
   assert.deepEqual(
     bind([{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }, { key: 'gpu', operator: 'Exists' }] }, { matchExpressions: [{ key: 'zone', operator: 'DoesNotExist' }] }]),
-    unschedulable("0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."),
+    unschedulable("0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."),
   );
   // An empty term matches nothing.
   assert.equal(bind([{}]).type, 'unschedulable');
@@ -69,14 +73,14 @@ test('required node affinity: any term, all requirements of a term; matchFields 
 
 test('a cordoned node takes only pods tolerating node.kubernetes.io/unschedulable', () => {
   const nodes = [readyNode('n1', { spec: { unschedulable: true } })];
-  assert.deepEqual(schedule(pod(), snapshot(nodes)), unschedulable('0/1 nodes are available: 1 node(s) were unschedulable.'));
+  assert.deepEqual(schedule(pod(), snapshot(nodes)), unschedulable('0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'));
   const tolerating = pod({ tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] });
   assert.deepEqual(schedule(tolerating, snapshot(nodes)), { type: 'bind', node: 'n1' });
 });
 
 test('NoSchedule and NoExecute taints must be tolerated; PreferNoSchedule is not a filter', () => {
   const tainted = readyNode('n1', { spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } });
-  assert.deepEqual(schedule(pod(), snapshot([tainted])), unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: db}.'));
+  assert.deepEqual(schedule(pod(), snapshot([tainted])), unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: db}. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'));
   for (const toleration of [
     { key: 'dedicated', operator: 'Equal', value: 'db' },
     { key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' },
@@ -92,11 +96,11 @@ test('NoSchedule and NoExecute taints must be tolerated; PreferNoSchedule is not
 test('a node that is not Ready is treated as tainted not-ready (or unreachable when Unknown)', () => {
   assert.deepEqual(
     schedule(pod(), snapshot([readyNode('n1', { ready: 'False' })])),
-    unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.'),
+    unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'),
   );
   assert.deepEqual(
     schedule(pod(), snapshot([readyNode('n1', { ready: 'Unknown' })])),
-    unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.'),
+    unschedulable('0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'),
   );
 });
 
@@ -110,27 +114,27 @@ test('reasons are counted per node and sorted', () => {
   const p = pod({ nodeSelector: { disk: 'ssd' } });
   assert.deepEqual(
     schedule(p, snapshot(nodes)),
-    unschedulable("0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector."),
+    unschedulable("0/4 nodes are available: 1 node(s) were unschedulable, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."),
   );
   const full = [readyNode('n1', { pods: '2' })];
-  assert.deepEqual(schedule(pod(), snapshot(full, { podCounts: new Map([['n1', 2]]) })), unschedulable('0/1 nodes are available: 1 Too many pods.'));
+  assert.deepEqual(schedule(pod(), snapshot(full, { podCounts: new Map([['n1', 2]]) })), unschedulable('0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.'));
 });
 
 test('every claim the pod names must exist and not be terminating', () => {
   const p = pod({ volumes: [{ name: 'www', persistentVolumeClaim: { claimName: 'www-web-0' } }] });
   const nodes = [readyNode('n1')];
-  assert.deepEqual(schedule(p, snapshot(nodes)), unschedulable('0/1 nodes are available: persistentvolumeclaim "www-web-0" not found.'));
+  assert.deepEqual(schedule(p, snapshot(nodes)), unschedulable('0/1 nodes are available: persistentvolumeclaim "www-web-0" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'));
   const claim: PersistentVolumeClaim = { metadata: { name: 'www-web-0', namespace: 'default' }, spec: {} };
   assert.deepEqual(schedule(p, snapshot(nodes, { claims: new Map([['www-web-0', claim]]) })), { type: 'bind', node: 'n1' });
   const deleting = { ...claim, metadata: { ...claim.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
   assert.deepEqual(
     schedule(p, snapshot(nodes, { claims: new Map([['www-web-0', deleting]]) })),
-    unschedulable('0/1 nodes are available: persistentvolumeclaim "www-web-0" is being deleted.'),
+    unschedulable('0/1 nodes are available: persistentvolumeclaim "www-web-0" is being deleted. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'),
   );
   const ephemeral = pod({ volumes: [{ name: 'scratch', ephemeral: { volumeClaimTemplate: { spec: {} } } }] });
   assert.deepEqual(
     schedule(ephemeral, snapshot(nodes)),
-    unschedulable('0/1 nodes are available: waiting for ephemeral volume controller to create the persistentvolumeclaim "web-0-scratch".'),
+    unschedulable('0/1 nodes are available: waiting for ephemeral volume controller to create the persistentvolumeclaim "web-0-scratch". preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'),
   );
 });
 
@@ -180,9 +184,9 @@ test('VolumeBinding: unbound immediate claims wait; WaitForFirstConsumer claims 
     ['pv-1', { metadata: { name: 'pv-1' }, spec: { nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n2'] }] }] } } } }],
   ]) as unknown as Snapshot['volumes'];
   const with_ = (c: PersistentVolumeClaim) => snapshot(nodes, { claims: new Map([['www-web-0', c]]), classes, volumes });
-  assert.deepEqual(schedule(p, with_(claim('fast'))), unschedulable('0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.'));
+  assert.deepEqual(schedule(p, with_(claim('fast'))), unschedulable('0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'));
   assert.deepEqual(schedule(p, with_(claim('wffc'))), { type: 'bindVolumes', node: 'n1', claims: ['www-web-0'] });
-  assert.deepEqual(schedule(p, with_(claim('fast', true))), unschedulable('0/1 nodes are available: 1 node(s) had volume node affinity conflict.'));
+  assert.deepEqual(schedule(p, with_(claim('fast', true))), unschedulable('0/1 nodes are available: 1 node(s) had volume node affinity conflict. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.'));
   assert.deepEqual(schedule(p, snapshot([readyNode('n2')], { claims: new Map([['www-web-0', claim('fast', true)]]), classes, volumes })), { type: 'bind', node: 'n2' });
 });
 
@@ -193,6 +197,67 @@ test('VolumeRestrictions: a ReadWriteOncePod claim serves one pod', () => {
   assert.deepEqual(schedule(p, snapshot([readyNode('n1')], { claims, claimInUse: () => false })), { type: 'bind', node: 'n1' });
   assert.deepEqual(
     schedule(p, snapshot([readyNode('n1')], { claims, claimInUse: () => true })),
-    unschedulable('0/1 nodes are available: 1 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode.'),
+    unschedulable('0/1 nodes are available: 1 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.'),
   );
+});
+
+const NO_VICTIMS = (n: number) => `preemption: 0/${n} nodes are available: ${n} No preemption victims found for incoming pod.`;
+const requesting = (requests: Record<string, string>, spec: Partial<NonNullable<Pod['spec']>> = {}) =>
+  pod({ containers: [{ name: 'c', image: 'busybox:1.36', resources: { requests } }], ...spec });
+
+test('PodRequests: containers summed, the largest init step if more, sidecars alongside, plus overhead', () => {
+  const c = (name: string, requests: Record<string, string>, restartPolicy?: string) => ({ name, image: 'i', resources: { requests }, ...(restartPolicy && { restartPolicy }) });
+  const asObject = (p: Pod) => Object.fromEntries(podRequests(p));
+  assert.deepEqual(asObject(pod({ containers: [c('a', { cpu: '500m', memory: '1Gi' }), c('b', { cpu: '0.25', memory: '512Mi', storage: '1Gi' })] })), {
+    cpu: 750n,
+    memory: 1610612736n,
+  });
+  // An init container needing more than the containers sets the request.
+  assert.deepEqual(asObject(pod({ initContainers: [c('i', { cpu: '2' })], containers: [c('a', { cpu: '1', memory: '1Mi' })] })), { cpu: 2000n, memory: 1048576n });
+  // A sidecar (restartPolicy Always) runs with the later init containers and with the containers.
+  assert.deepEqual(
+    asObject(pod({ initContainers: [c('s', { cpu: '1' }, 'Always'), c('i', { cpu: '2' })], containers: [c('a', { cpu: '1' })], overhead: { cpu: '100m' } })),
+    { cpu: 3100n },
+  );
+  assert.deepEqual(Object.fromEntries(resourceAmounts({ 'example.com/gpu': '2', 'hugepages-2Mi': '4Mi', pods: '3', 'ephemeral-storage': '1k' })), {
+    'example.com/gpu': 2n,
+    'hugepages-2Mi': 4194304n,
+    'ephemeral-storage': 1000n,
+  });
+});
+
+test('NodeResourcesFit: requests plus what the node already holds must fit its allocatable, every shortfall a reason', () => {
+  const node = readyNode('n1', { allocatable: { cpu: '2', memory: '1Gi', 'ephemeral-storage': '10Gi' } });
+  assert.deepEqual(schedule(requesting({ cpu: '2', memory: '1Gi' }), snapshot([node])), { type: 'bind', node: 'n1' });
+  assert.deepEqual(schedule(requesting({ cpu: '3' }), snapshot([node])), unschedulable(`0/1 nodes are available: 1 Insufficient cpu. ${NO_VICTIMS(1)}`));
+  const requested = new Map([['n1', new Map([['cpu', 1500n], ['memory', 1n << 29n]])]]);
+  assert.deepEqual(
+    schedule(requesting({ cpu: '600m', memory: '768Mi', 'ephemeral-storage': '1Gi' }), snapshot([node], { requested })),
+    unschedulable(`0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. ${NO_VICTIMS(1)}`),
+  );
+  assert.deepEqual(schedule(requesting({ cpu: '500m' }), snapshot([node], { requested })), { type: 'bind', node: 'n1' });
+  // An extended resource the node does not have, and a pod without requests on a full node.
+  assert.deepEqual(schedule(requesting({ 'example.com/gpu': '1' }), snapshot([node])), unschedulable(`0/1 nodes are available: 1 Insufficient example.com/gpu. ${NO_VICTIMS(1)}`));
+  const full = new Map([['n1', new Map([['cpu', 2000n]])]]);
+  assert.deepEqual(schedule(pod(), snapshot([node], { requested: full })), { type: 'bind', node: 'n1' });
+  // The pod count is NodeResourcesFit's too.
+  assert.deepEqual(
+    schedule(requesting({ cpu: '3' }), snapshot([readyNode('n1', { pods: '1', allocatable: { cpu: '2' } })], { podCounts: new Map([['n1', 1]]) })),
+    unschedulable(`0/1 nodes are available: 1 Insufficient cpu, 1 Too many pods. ${NO_VICTIMS(1)}`),
+  );
+});
+
+test('the preemption verdict: resources may be freed by preemption, taints and affinity may not; preemptionPolicy Never', () => {
+  const nodes = [readyNode('n1', { allocatable: { cpu: '1' } }), readyNode('n2', { allocatable: { cpu: '8' }, spec: { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] } })];
+  assert.deepEqual(
+    schedule(requesting({ cpu: '2' }), snapshot(nodes)),
+    unschedulable(
+      '0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {gpu: yes}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.',
+    ),
+  );
+  assert.deepEqual(
+    schedule(requesting({ cpu: '2' }, { preemptionPolicy: 'Never' }), snapshot(nodes)),
+    unschedulable('0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {gpu: yes}. preemption: not eligible due to preemptionPolicy=Never.'),
+  );
+  assert.deepEqual(schedule(requesting({ cpu: '2' }, { tolerations: [{ key: 'gpu', operator: 'Exists' }] }), snapshot(nodes)), { type: 'bind', node: 'n2' });
 });

@@ -143,18 +143,37 @@ function valueFrom(input: EnvInput, src: v1.EnvVarSource): string | undefined {
   return '';
 }
 
-/** fieldpath.FormatMap: `k="v"` lines in key order (Go's %q; JSON quoting agrees for printable text). */
-function formatMap(m: Record<string, string> | undefined): string {
+const GO_ESCAPES: Readonly<Record<string, string>> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+
+/** Go's strconv.Quote (%q): printable runes as they are, the rest escaped as Go escapes them. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\ufffd'; // a lone surrogate: Go decoded it as U+FFFD
+    else if (ch === ' ' || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch)) out += ch;
+    else if (GO_ESCAPES[ch]) out += GO_ESCAPES[ch];
+    else if (cp < 0x20 || cp === 0x7f) out += `\\x${hex(cp, 2)}`;
+    else if (cp < 0x10000) out += `\\u${hex(cp, 4)}`;
+    else out += `\\U${hex(cp, 8)}`;
+  }
+  return `${out}"`;
+}
+
+/** fieldpath.FormatMap: `k="v"` lines in key order, the value quoted as Go's %q quotes it. */
+export function formatMap(m: Record<string, string> | undefined): string {
   return Object.keys(m ?? {})
     .sort()
-    .map((k) => `${k}=${JSON.stringify(m![k])}`)
+    .map((k) => `${k}=${goQuote(m![k]!)}`)
     .join('\n');
 }
 
 const SUBSCRIPT = /^metadata\.(labels|annotations)\['(.*)'\]$/;
 
-/** podFieldSelectorRuntimeValue and fieldpath.ExtractFieldPathAsString. */
-function podFieldValue(input: EnvInput, fieldPath: string): string {
+/** podFieldSelectorRuntimeValue and fieldpath.ExtractFieldPathAsString (also the downward API volume's). */
+export function podFieldValue(input: Pick<EnvInput, 'pod' | 'podIPs' | 'hostIPs'>, fieldPath: string): string {
   const { pod } = input;
   const meta = pod.metadata;
   switch (fieldPath) {
@@ -188,8 +207,11 @@ function podFieldValue(input: EnvInput, fieldPath: string): string {
 
 const ceilDiv = (a: bigint, b: bigint) => (a <= 0n ? a / b : (a + b - 1n) / b);
 
-/** ExtractContainerResourceValue over the container's resources, unset limits being the node's allocatable. */
-function resourceFieldValue(input: EnvInput, ref: v1.ResourceFieldSelector): string {
+/**
+ * ExtractContainerResourceValue over the container's resources, unset limits being the node's
+ * allocatable; `container` is the one a selector without containerName means (none in a volume).
+ */
+export function resourceFieldValue(input: Pick<EnvInput, 'pod' | 'nodeAllocatable'> & { container?: v1.Container }, ref: v1.ResourceFieldSelector): string {
   const target = ref.containerName ? (input.pod.spec?.containers ?? []).concat(input.pod.spec?.initContainers ?? []).find((c) => c.name === ref.containerName) : input.container;
   if (!target) throw new CreateContainerConfigError(`container ${ref.containerName} not found`);
   const divisorText = ref.divisor === undefined ? undefined : String(ref.divisor);

@@ -1,14 +1,8 @@
 // A thin wrapper of the runc CLI, its state kept in `<dataDir>/runc` (`runc --root`). Containers
-// run without a terminal: `runc create` hands its own stdout and stderr to the container, so
-// those are pipes this process reads and writes to the container's log in the CRI format. The
-// container's process only runs from `start` on, so what the pipes carry during `create` is
-// runc's own. The pump lives in this process: were it to exit, the container's writes would fail.
+// are created by conmon (conmon.ts), which runs `runc create` itself and stays with the container.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import { findTool } from '../../../volumes/tools.js';
-import { criRecord, LineSplitter, type LogStream, nowNanos, rfc3339Nano } from './crilog.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -33,19 +27,6 @@ export class RuncError extends Error {
   ) {
     super(message);
   }
-}
-
-export interface CreateOptions {
-  /** The bundle directory holding config.json. */
-  bundle: string;
-  pidFile: string;
-  /** The CRI-format log the container's stdout and stderr are appended to. */
-  logPath: string;
-}
-
-/** The container's output pump; `done` settles once both pipes closed and the log is written. */
-export interface LogPump {
-  done: Promise<void>;
 }
 
 interface Output {
@@ -81,30 +62,6 @@ export class Runc {
         const result = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
         if (code === 0) resolvePromise(result);
         else reject(failure(args, code, result.stderr));
-      });
-    });
-  }
-
-  /** `runc create`: the container waits, its process not yet run, until `start`. */
-  create(id: string, options: CreateOptions): Promise<LogPump> {
-    const argv = ['--root', this.root, 'create', '--bundle', options.bundle, '--pid-file', options.pidFile, id];
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(this.binary(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const said: Buffer[] = [];
-      const collect = (c: Buffer) => said.push(c);
-      child.stdout.on('data', collect);
-      child.stderr.on('data', collect);
-      child.on('error', reject);
-      // 'exit', not 'close': on success the container keeps the pipes open.
-      child.once('exit', (code) => {
-        if (code !== 0) {
-          // Nothing else holds the pipes now: wait for all runc said.
-          child.once('close', () => reject(failure(['create', id], code, Buffer.concat(said).toString('utf8'))));
-          return;
-        }
-        child.stdout.off('data', collect);
-        child.stderr.off('data', collect);
-        resolvePromise(pumpLogs(child.stdout, child.stderr, options.logPath));
       });
     });
   }
@@ -153,28 +110,4 @@ export class Runc {
 function failure(args: string[], code: number | null, stderr: string): RuncError {
   const said = stderr.trim();
   return new RuncError(`runc ${args.join(' ')} exited with ${code}${said ? `: ${said}` : ''}`, stderr, code);
-}
-
-/** Copies both pipes into the log, a record per line, each stamped as it is read. */
-function pumpLogs(stdout: Readable, stderr: Readable, logPath: string): LogPump {
-  const log = createWriteStream(logPath, { flags: 'a' });
-  const follow = (pipe: Readable, stream: LogStream) =>
-    new Promise<void>((resolvePromise, reject) => {
-      const lines = new LineSplitter((content, partial) => log.write(criRecord(rfc3339Nano(nowNanos()), stream, partial, content)));
-      pipe.on('data', (chunk: Buffer) => lines.push(chunk));
-      pipe.on('end', () => {
-        lines.end();
-        resolvePromise();
-      });
-      pipe.on('error', reject);
-    });
-  const done = Promise.all([follow(stdout, 'stdout'), follow(stderr, 'stderr')]).then(
-    () => new Promise<void>((resolvePromise, reject) => log.end((err?: Error | null) => (err ? reject(err) : resolvePromise()))),
-    (err: unknown) => {
-      log.destroy();
-      throw err;
-    },
-  );
-  log.on('error', () => undefined);
-  return { done };
 }

@@ -1,11 +1,11 @@
 // The runc runtime: real processes. Per pod a network namespace on the pod bridge (CNI) and a
-// directory `<dataDir>/pods/<ns>_<name>_<uid>/` holding its /etc files and its containers' CRI
-// logs (`<container>/<restartCount>.log`); per container an image resolved by its pull policy,
-// an overlay root and a runc container created from ociSpec. States are observed by polling
-// `runc state`: runc does not report exit codes of detached containers, so an exit this runtime
-// did not cause is reported as exit code 0 (`Completed`) with a message saying it is unknown.
-// Volumes (volumes.ts) are set up once per pod before its first container; probes, ConfigMap/Secret
-// environment and sidecars are not here yet.
+// directory `<dataDir>/pods/<ns>_<name>_<uid>/` holding its /etc files, its volumes' mounts and
+// its containers' CRI logs (`<container>/<restartCount>.log`); per container an image resolved by
+// its pull policy, an overlay root and a runc container created from ociSpec under conmon
+// (conmon.ts), which logs its output and records its exit code and OOM kills. Exits are seen by
+// polling conmon's exit files. Volumes (volumes.ts) are set up once per pod before its first
+// container and released when its sandbox goes; exec, attach, port-forward and logs are in
+// streams.ts. ConfigMap/Secret environment and sidecars are not here yet.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,24 +29,31 @@ import { containerEnv, CreateContainerConfigError, processEnv } from './env.js';
 import { hostnameFile, hostsFile, podNames, resolvConf } from './files.js';
 import type { ImageConfig } from './image.js';
 import { assembleRootfs, containerDir, removeRootfs } from './rootfs.js';
-import { Runc, type LogPump } from './runc.js';
+import { Conmon, type ContainerExit } from './conmon.js';
+import { Runc } from './runc.js';
+import { RuncStreams } from './streams.js';
+import { backOffMessage, decideRestart, KUBELET_BACKOFF, type BackOffEntry, type BackOffPolicy } from '../../probes/backoff.js';
+import { observeStep } from '../../metrics.js';
 import { ociSpec, type BindMount } from './spec.js';
-import { containerMounts, MountError, preparePodVolumes, type PreparedVolume, type VolumeLookups } from './volumes.js';
+import { containerMounts, detachIdleLoopDevices, MountError, preparePodVolumes, releasePodVolumes, removePodDir, type PreparedVolume, type VolumeLookups } from './volumes.js';
+import { volumesDir } from '../../../volumes/provisioner.js';
 
 export const CLUSTER_DOMAIN = 'cluster.local';
-/** How often running containers are polled for an exit. */
-const POLL_MS = 2000;
+/** How often running containers are polled for an exit (a file read each). */
+const POLL_MS = 1000;
 /** Retry of a container that could not be created (config or create errors). */
 const RETRY_MS = 10_000;
 /** Retry of a pod whose volumes are not ready (an unbound claim, a missing ConfigMap). */
 const MOUNT_RETRY_MS = 2000;
+/** The image pull back-off (the kubelet's: 10 s doubling to 5 min). */
 const INITIAL_BACKOFF_S = 10;
 const MAX_BACKOFF_S = 300;
 /** Grace given to containers when berth itself stops (the test harness SIGKILLs berth after 10 s). */
 const SHUTDOWN_GRACE_S = 2;
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP_PARENT = 'berth';
-const UNKNOWN_EXIT = 'exit code unknown: runc does not report the exit status of a detached container';
+/** A container whose exit nobody recorded (its conmon was killed): reported as containerd reports a lost one. */
+const UNKNOWN_EXIT: ContainerExit = { exitCode: 255, oomKilled: false, finishedAt: 0, lost: true };
 
 export interface RuncRuntimeOptions {
   dataDir: string;
@@ -58,6 +65,8 @@ export interface RuncRuntimeOptions {
   log: Logger;
   /** Where configMap, secret and persistentVolumeClaim volumes come from; none are found without it. */
   lookups?: VolumeLookups;
+  /** The CrashLoopBackOff policy; the kubelet's (10 s doubling to 5 min) unless given. */
+  backOff?: BackOffPolicy;
 }
 
 const NO_LOOKUPS: VolumeLookups = {
@@ -71,11 +80,16 @@ interface Ctr {
   status: ContainerStatus;
   /** runc's id while an instance exists (created, running or stopped but not yet deleted). */
   id?: string;
-  pump?: LogPump;
+  /** The image pull back-off. */
   backOffSeconds?: number;
+  /** Until when the container waits (ImagePullBackOff, CrashLoopBackOff). */
   backOffUntil?: number;
+  /** The restart back-off (CrashLoopBackOff). */
+  restartBackOff?: BackOffEntry;
   /** When a failed create may be retried. */
   retryAt?: number;
+  /** Stopped by killContainer with this message: the Killing event says it. */
+  killMessage?: string;
 }
 
 interface Sandbox {
@@ -89,6 +103,8 @@ interface Sandbox {
   containers: Map<string, Ctr>;
   /** The pod's volumes, once all are set up. */
   volumes?: Map<string, PreparedVolume>;
+  /** Events of work done between syncs (killContainer), reported with the next sync. */
+  pending: RuntimeEvent[];
 }
 
 /** The image could not be had: the container waits in ErrImagePull (or ErrImageNeverPull). */
@@ -106,6 +122,7 @@ export function missingPrerequisites(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (run berth as root)');
   if (!findTool('runc')) missing.push('runc (apt-get install runc)');
+  if (!findTool('conmon')) missing.push('conmon (apt-get install conmon)');
   if (findPluginDir() === undefined) missing.push('the CNI plugins in /usr/lib/cni or /opt/cni/bin (apt-get install containernetworking-plugins)');
   if (!findTool('iptables')) missing.push('iptables (apt-get install iptables)');
   if (!findTool('ip')) missing.push('ip (apt-get install iproute2)');
@@ -148,7 +165,9 @@ async function removeCgroupEverywhere(relative: string): Promise<void> {
 
 export class RuncRuntime implements Runtime {
   readonly info = { name: 'runc', version: '1', maxPods: 110 };
+  readonly streams: RuncStreams;
   private readonly runc: Runc;
+  private readonly conmon: Conmon;
   private readonly cni: CniNetwork;
   private readonly sandboxes = new Map<string, Sandbox>();
   private store?: ImageStore;
@@ -158,6 +177,8 @@ export class RuncRuntime implements Runtime {
 
   constructor(private readonly opts: RuncRuntimeOptions) {
     this.runc = new Runc(opts.dataDir);
+    this.conmon = new Conmon(opts.dataDir, this.runc.root);
+    this.streams = new RuncStreams({ runc: this.runc, container: (pod, name) => this.running(pod, name), netns: (pod) => this.podNetns(pod), podDir: (pod) => this.podDir(pod) });
     this.cni = new CniNetwork({ podCIDR: opts.podCIDR, bridge: opts.bridge, dataDir: join(opts.dataDir, 'cni') });
   }
 
@@ -198,7 +219,8 @@ export class RuncRuntime implements Runtime {
       const parsed = parseRuncId(state.id);
       const pod = parsed && byUid.get(parsed.uid);
       const inSpec = pod && [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some((c) => c.name === parsed.name);
-      if (pod && inSpec && state.status === 'running' && !isTerminalPhase(pod.status?.phase)) {
+      // A stopped one is adopted too: conmon recorded how it ended, and the next sync reports it.
+      if (pod && inSpec && (state.status === 'running' || state.status === 'stopped') && !isTerminalPhase(pod.status?.phase)) {
         this.adopt(pod, parsed.name, state.id, state.created);
         adopted.add(state.id);
         continue;
@@ -206,8 +228,20 @@ export class RuncRuntime implements Runtime {
       await this.runc.delete(state.id, { force: true }).catch((err) => this.opts.log.warn({ err, id: state.id }, 'removing stale container failed'));
     }
     for (const id of await readdir(join(this.opts.dataDir, 'containers')).catch(() => [] as string[])) {
-      if (!adopted.has(id)) await removeRootfs(this.opts.dataDir, id);
+      if (!adopted.has(id)) {
+        await removeRootfs(this.opts.dataDir, id);
+        await this.conmon.forget(id);
+      }
     }
+    // Pod dirs of pods gone: their volumes released (never removed through a mount), then removed.
+    const podsDir = join(this.opts.dataDir, 'pods');
+    for (const d of await readdir(podsDir).catch(() => [] as string[])) {
+      const uid = d.slice(d.lastIndexOf('_') + 1);
+      if (this.sandboxes.has(uid)) continue;
+      if (byUid.has(uid) && !isTerminalPhase(byUid.get(uid)!.status?.phase)) await releasePodVolumes(join(podsDir, d)).catch((err) => this.opts.log.warn({ err, uid }, 'releasing volumes failed'));
+      else await removePodDir(join(podsDir, d)).catch((err) => this.opts.log.warn({ err, uid }, 'removing a stale pod dir failed'));
+    }
+    await detachIdleLoopDevices(volumesDir(this.opts.dataDir)).catch((err) => this.opts.log.warn({ err }, 'detaching idle loop devices failed'));
     // Namespaces of pods not adopted: detach them from the bridge and delete them.
     const { stdout } = await runTool('ip', ['netns', 'list']);
     for (const name of stdout.split('\n').map((l) => l.split(' ')[0] ?? '')) {
@@ -225,13 +259,16 @@ export class RuncRuntime implements Runtime {
     const events: RuntimeEvent[] = [];
     let sb = this.sandboxes.get(uid);
     if (!sb) {
-      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ready: false, terminal: false, init: new Map(), containers: new Map() };
+      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ready: false, terminal: false, init: new Map(), containers: new Map(), pending: [] };
       this.sandboxes.set(uid, sb);
     }
+    events.push(...sb.pending.splice(0));
     if (sb.terminal || this.closing) return this.result(pod, sb, events);
     if (!sb.ready) {
       try {
+        const started = performance.now();
         await this.createSandbox(pod, sb, events);
+        observeStep('sandbox', started);
       } catch (err) {
         this.opts.log.warn({ err, pod: pod.metadata.name }, 'creating the pod sandbox failed');
         events.push({ type: 'Warning', reason: 'FailedCreatePodSandBox', message: `Failed to create pod sandbox: ${message(err)}` });
@@ -261,6 +298,7 @@ export class RuncRuntime implements Runtime {
     const sb = this.sandboxes.get(pod.metadata.uid!);
     const events: RuntimeEvent[] = [];
     if (!sb) return this.result(pod, undefined, events);
+    events.push(...sb.pending.splice(0));
     await this.stopAll(sb, gracePeriodSeconds, events);
     await this.teardown(sb);
     sb.terminal = true;
@@ -273,11 +311,32 @@ export class RuncRuntime implements Runtime {
       await this.stopAll(sb, 0, []);
       await this.teardown(sb);
       this.sandboxes.delete(uid);
-      await rm(sb.dir, { recursive: true, force: true });
+      await removePodDir(sb.dir);
       return;
     }
     const podsDir = join(this.opts.dataDir, 'pods');
-    for (const d of await readdir(podsDir).catch(() => [] as string[])) if (d.endsWith(`_${uid}`)) await rm(join(podsDir, d), { recursive: true, force: true });
+    for (const d of await readdir(podsDir).catch(() => [] as string[])) if (d.endsWith(`_${uid}`)) await removePodDir(join(podsDir, d));
+  }
+
+  async killContainer(pod: Pod, container: string, gracePeriodSeconds: number, message: string): Promise<void> {
+    const sb = this.sandboxes.get(pod.metadata.uid!);
+    const ctr = sb && (sb.containers.get(container) ?? sb.init.get(container));
+    if (!sb || !ctr?.id || !ctr.status.state?.running) return;
+    ctr.killMessage = message;
+    await this.stop(ctr, gracePeriodSeconds, sb.pending);
+  }
+
+  /** The running instance of a container, for streams. */
+  private running(pod: Pod, name: string): { id: string; bundle: string } | undefined {
+    const sb = this.sandboxes.get(pod.metadata.uid!);
+    const ctr = sb && (sb.containers.get(name) ?? sb.init.get(name));
+    return ctr?.id && ctr.status.state?.running ? { id: ctr.id, bundle: containerDir(this.opts.dataDir, ctr.id) } : undefined;
+  }
+
+  /** The pod's network namespace while its sandbox is up. */
+  private podNetns(pod: Pod): string | undefined {
+    const sb = this.sandboxes.get(pod.metadata.uid!);
+    return sb?.ready ? netnsPath(sb.netns) : undefined;
   }
 
   // --- sandboxes ---
@@ -310,6 +369,8 @@ export class RuncRuntime implements Runtime {
     }
     await deleteNetns(sb.netns).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'deleting the network namespace failed'));
     await removeCgroupEverywhere(join(CGROUP_PARENT, `pod${sb.uid}`));
+    await releasePodVolumes(sb.dir).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'releasing the pod volumes failed'));
+    sb.volumes = undefined;
   }
 
   // --- containers ---
@@ -318,7 +379,7 @@ export class RuncRuntime implements Runtime {
     const uid = pod.metadata.uid!;
     let sb = this.sandboxes.get(uid);
     if (!sb) {
-      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ip: pod.status?.podIP, ready: true, terminal: false, init: new Map(), containers: new Map() };
+      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ip: pod.status?.podIP, ready: true, terminal: false, init: new Map(), containers: new Map(), pending: [] };
       this.sandboxes.set(uid, sb);
     }
     const isInit = (pod.spec?.initContainers ?? []).some((c) => c.name === name);
@@ -328,7 +389,6 @@ export class RuncRuntime implements Runtime {
       ? structuredClone(reported)
       : { ...this.baseStatus(spec, undefined), ready: !isInit, started: true, state: { running: { startedAt: nowTimestamp(Date.parse(created)) } } };
     status.containerID = `runc://${id}`;
-    // No log pump: the pipes went with the berth that started it, so its later output is lost.
     (isInit ? sb.init : sb.containers).set(name, { status, id });
   }
 
@@ -350,27 +410,34 @@ export class RuncRuntime implements Runtime {
     let ctr = map.get(c.name);
     const now = Date.now();
     if (ctr?.id && ctr.status.state?.running) {
-      const state = await this.runc.state(ctr.id);
-      if (state && state.status !== 'stopped') return ctr;
-      await this.finish(ctr, undefined);
+      const exit = await this.exitOf(ctr.id);
+      if (!exit) return ctr;
+      await this.finish(ctr, exit);
     }
-    const terminated = ctr?.status.state?.terminated;
+    // The instance that ended last: just now, or before a CrashLoopBackOff wait.
+    const terminated = ctr?.status.state?.terminated ?? (ctr?.status.state?.waiting?.reason === 'CrashLoopBackOff' ? ctr.status.lastState?.terminated : undefined);
     if (ctr && terminated) {
       const policy = pod.spec?.restartPolicy ?? 'Always';
-      const restart = !isInit && (policy === 'Always' || (policy === 'OnFailure' && terminated.exitCode !== 0));
       if (isInit && terminated.exitCode === 0) return ctr;
-      if (!restart && !(isInit && policy !== 'Never')) return ctr;
-      const backOffSeconds = ctr.backOffSeconds === undefined ? INITIAL_BACKOFF_S : Math.min(ctr.backOffSeconds * 2, MAX_BACKOFF_S);
-      events.push(ev.crashBackOff(c.name, pod));
-      ctr.status = { ...ctr.status, ready: false, started: false, lastState: { terminated }, state: { waiting: { reason: 'CrashLoopBackOff', message: crashLoopMessage(backOffSeconds, c.name, pod) } } };
-      ctr.backOffSeconds = backOffSeconds;
-      ctr.backOffUntil = now + backOffSeconds * 1000;
-      return ctr;
-    }
-    const waiting = ctr?.status.state?.waiting;
-    if (ctr && waiting) {
+      const restart = isInit ? policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && terminated.exitCode !== 0);
+      if (!restart) return ctr;
+      const decision = decideRestart(ctr.restartBackOff, Date.parse(terminated.finishedAt!), now, this.opts.backOff ?? KUBELET_BACKOFF);
+      if (!decision.restart) {
+        if (ctr.status.state?.terminated || now >= (ctr.backOffUntil ?? 0)) events.push(ev.crashBackOff(c.name, pod));
+        ctr.status = {
+          ...ctr.status,
+          ready: false,
+          started: false,
+          lastState: { terminated },
+          state: { waiting: { reason: 'CrashLoopBackOff', message: backOffMessage(decision.backOffMs, c.name, pod) } },
+        };
+        ctr.backOffUntil = decision.until;
+        return ctr;
+      }
+      ctr.restartBackOff = decision.entry;
+    } else if (ctr?.status.state?.waiting) {
       if (ctr.backOffUntil !== undefined && now < ctr.backOffUntil) {
-        if (waiting.reason === 'ErrImagePull') {
+        if (ctr.status.state.waiting.reason === 'ErrImagePull') {
           events.push(ev.pullBackOff(c.image ?? ''), ev.errImagePullBackOff());
           ctr.status = { ...ctr.status, state: { waiting: { reason: 'ImagePullBackOff', message: pullBackOffMessage(c.image ?? '') } } };
         }
@@ -383,6 +450,17 @@ export class RuncRuntime implements Runtime {
     return ctr;
   }
 
+  /** How the instance ended, once it did; undefined while it runs. */
+  private async exitOf(id: string): Promise<ContainerExit | undefined> {
+    const bundle = containerDir(this.opts.dataDir, id);
+    const exit = await this.conmon.exit(id, bundle);
+    if (exit || (await this.conmon.watching(bundle))) return exit;
+    // Its conmon is gone: the exit may have landed meanwhile, else it is lost if the container stopped.
+    const state = await this.runc.state(id);
+    if (state && state.status !== 'stopped') return undefined;
+    return (await this.conmon.exit(id, bundle)) ?? { ...UNKNOWN_EXIT, finishedAt: Date.now() };
+  }
+
   /** Creates and starts a new instance; a failure leaves the container waiting with the kubelet's reason. */
   private async run(pod: Pod, sb: Sandbox, c: v1.Container, prev: Ctr | undefined, isInit: boolean, events: RuntimeEvent[]): Promise<Ctr> {
     const status = this.baseStatus(c, prev);
@@ -391,13 +469,17 @@ export class RuncRuntime implements Runtime {
     const waitingAs = (reason: string, msg: string, extra: Partial<Ctr>): Ctr => ({
       ...extra,
       backOffSeconds: extra.backOffSeconds ?? prev?.backOffSeconds,
+      restartBackOff: prev?.restartBackOff,
       status: { ...status, restartCount: prev?.status.restartCount ?? 0, state: { waiting: { reason, message: msg } } },
     });
     const id = runcId(sb.uid, c.name);
     try {
       if (c.restartPolicy === 'Always') throw new CreateContainerConfigError('restartable init containers (sidecars) are not supported by the runc runtime yet');
+      let started = performance.now();
       const mounts = await this.mounts(pod, sb, c);
+      started = observeStep('volumes', started);
       const image = await this.ensureImage(c, events);
+      started = observeStep('image', started);
       status.imageID = `${image.reference.replace(/:[^/:]*$/, '')}@${image.digest}`;
       const config = (image.config.config ?? {}) as ImageConfig;
       const names = podNames(pod, CLUSTER_DOMAIN);
@@ -423,17 +505,20 @@ export class RuncRuntime implements Runtime {
       // A leftover of an earlier instance (a crash between create and delete) goes first.
       await this.runc.delete(id, { force: true }).catch(() => undefined);
       await removeRootfs(this.opts.dataDir, id);
+      await this.conmon.forget(id);
       const rootfs = await assembleRootfs(this.store!, image.reference, this.opts.dataDir, id);
-      let pump: LogPump;
+      started = observeStep('rootfs', started);
       try {
         const bundle = containerDir(this.opts.dataDir, id);
         await writeFile(join(bundle, 'config.json'), JSON.stringify(spec(rootfs.path)));
         const logDir = join(sb.dir, c.name);
         await mkdir(logDir, { recursive: true });
-        pump = await this.runc.create(id, { bundle, pidFile: join(bundle, 'pid'), logPath: join(logDir, `${status.restartCount}.log`) });
-        pump.done.catch(() => undefined);
+        const logPath = join(logDir, `${status.restartCount}.log`);
+        await rm(logPath, { force: true });
+        await this.conmon.create(id, { bundle, logPath, stdin: !!c.stdin, stdinOnce: !!c.stdinOnce, tty: !!c.tty });
         events.push(ev.created(c.name));
         await this.runc.start(id);
+        observeStep('runc', started);
       } catch (err) {
         await this.runc.delete(id, { force: true }).catch(() => undefined);
         await removeRootfs(this.opts.dataDir, id);
@@ -443,8 +528,8 @@ export class RuncRuntime implements Runtime {
       const last = prev?.status.state?.terminated ?? prev?.status.lastState?.terminated;
       return {
         id,
-        pump,
         backOffSeconds: prev?.backOffSeconds,
+        restartBackOff: prev?.restartBackOff,
         status: {
           ...status,
           containerID: `runc://${id}`,
@@ -513,46 +598,40 @@ export class RuncRuntime implements Runtime {
 
   private async stop(ctr: Ctr, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
     const id = ctr.id!;
-    if (ctr.status.state?.running) events.push(ev.killing(ctr.status.name));
-    const running = async () => {
-      const s = await this.runc.state(id);
-      return !!s && s.status !== 'stopped';
-    };
-    let killed: 'SIGTERM' | 'SIGKILL' | undefined;
-    if (await running()) {
-      killed = 'SIGTERM';
+    if (ctr.status.state?.running) events.push(ctr.killMessage ? { type: 'Normal', reason: 'Killing', message: ctr.killMessage } : ev.killing(ctr.status.name));
+    ctr.killMessage = undefined;
+    let exit = await this.exitOf(id);
+    if (!exit) {
       await this.runc.kill(id, 'SIGTERM').catch(() => undefined);
       const deadline = Date.now() + graceSeconds * 1000;
-      while ((await running()) && Date.now() < deadline) await sleep(100);
-      if (await running()) {
-        killed = 'SIGKILL';
-        await this.runc.kill(id, 'SIGKILL').catch(() => undefined);
-        await this.runc.waitStopped(id);
-      }
+      while (!(exit = await this.exitOf(id)) && Date.now() < deadline) await sleep(50);
     }
-    await this.finish(ctr, killed);
+    if (!exit) {
+      await this.runc.kill(id, 'SIGKILL').catch(() => undefined);
+      const deadline = Date.now() + 10_000;
+      while (!(exit = await this.exitOf(id)) && Date.now() < deadline) await sleep(50);
+    }
+    await this.finish(ctr, exit ?? { ...UNKNOWN_EXIT, finishedAt: Date.now() });
   }
 
-  /** Records the instance's end, waits for its output to be logged, and removes it. */
-  private async finish(ctr: Ctr, killedBy: 'SIGTERM' | 'SIGKILL' | undefined): Promise<void> {
-    if (ctr.pump) await Promise.race([ctr.pump.done.catch(() => undefined), sleep(2000)]);
+  /** Records the instance's end and removes it. */
+  private async finish(ctr: Ctr, exit: ContainerExit): Promise<void> {
     const running = ctr.status.state?.running;
     if (running) {
-      // SIGKILL cannot be caught: 128+9, as the kubelet reports it. A pid-1 process that stopped on
-      // SIGTERM had a handler for it, and most such exit cleanly; any other exit code is unknown.
-      const exit = killedBy === 'SIGKILL' ? { exitCode: 137, reason: 'Error' } : { exitCode: 0, reason: 'Completed', ...(killedBy ? {} : { message: UNKNOWN_EXIT }) };
+      // As the kubelet: OOMKilled when the OOM killer struck, else Completed for 0, Error otherwise.
+      const reason = exit.oomKilled ? 'OOMKilled' : exit.lost ? 'Unknown' : exit.exitCode === 0 ? 'Completed' : 'Error';
       ctr.status = {
         ...ctr.status,
         ready: false,
         started: false,
-        state: { terminated: { ...exit, startedAt: running.startedAt, finishedAt: nowTimestamp(), containerID: ctr.status.containerID } },
+        state: { terminated: { exitCode: exit.exitCode, reason, startedAt: running.startedAt, finishedAt: nowTimestamp(exit.finishedAt || Date.now()), containerID: ctr.status.containerID } },
       };
     }
     const id = ctr.id!;
     ctr.id = undefined;
-    ctr.pump = undefined;
     await this.runc.delete(id, { force: true }).catch((err) => this.opts.log.warn({ err, id }, 'runc delete failed'));
     await removeRootfs(this.opts.dataDir, id);
+    await this.conmon.forget(id);
   }
 
   private result(pod: Pod, sb: Sandbox | undefined, events: RuntimeEvent[]): SyncResult {

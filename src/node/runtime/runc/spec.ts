@@ -200,7 +200,8 @@ export function ociSpec(input: SpecInput): OciSpec {
   const spec: OciSpec = {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      // With a terminal conmon receives the console from runc and serves it to attach.
+      terminal: !!container.tty,
       user,
       args: [...input.args],
       env: [...input.env],

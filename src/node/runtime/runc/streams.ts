@@ -1,0 +1,199 @@
+// exec, attach, port-forward and logs of the runc runtime's pods (ContainerStreams), as a CRI
+// runtime serves them to the kubelet:
+// - exec: `runc exec` in the foreground, its stdio piped to the client; runc passes on the
+//   process's exit code (128+signal when a signal ended it). With a TTY, runc needs a terminal of
+//   its own to copy the container's console to: util-linux's `script` gives it one, whose size is
+//   set with `stty` and passed on to the container by runc on SIGWINCH.
+// - attach: the container's output as conmon logs it, followed from the attach on; the client's
+//   stdin into conmon's attach socket (SOCK_SEQPACKET, which node cannot open: `socat` bridges);
+//   resizes through conmon's control FIFO.
+// - port-forward: `socat` in the pod's network namespace connects to localhost:port there, so a
+//   server listening on the pod's loopback is reached too, as with containerd.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Duplex, type Readable, type Writable } from 'node:stream';
+import type { Pod } from '../../../api/core/pods.js';
+import { findTool } from '../../../volumes/tools.js';
+import { readLogs } from '../../logs.js';
+import { nowNanos } from './crilog.js';
+import { StreamError, type ContainerStreams, type StreamIO, type TerminalSize } from '../../streams/types.js';
+import { Conmon } from './conmon.js';
+import type { Runc } from './runc.js';
+
+export interface RuncStreamsDeps {
+  runc: Runc;
+  /** The container's running instance: runc's id and its bundle directory. */
+  container(pod: Pod, name: string): { id: string; bundle: string } | undefined;
+  /** The pod's network namespace while its sandbox is up. */
+  netns(pod: Pod): string | undefined;
+  /** The pod's directory (its containers' logs are in `<container>/<restartCount>.log`). */
+  podDir(pod: Pod): string;
+}
+
+const tool = (name: string, pkg = name): string => {
+  const path = findTool(name);
+  if (!path) throw new StreamError(`${name} is not installed on the node (apt-get install ${pkg})`);
+  return path;
+};
+
+/** A word for `sh -c`, quoted. */
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export class RuncStreams implements ContainerStreams {
+  constructor(private readonly deps: RuncStreamsDeps) {}
+
+  private running(pod: Pod, container: string): { id: string; bundle: string } {
+    const inSpec = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c) => c.name === container);
+    if (!inSpec) throw new StreamError(`container not found ("${container}")`, 404);
+    const running = this.deps.container(pod, container);
+    if (!running) throw new StreamError(`container not found ("${container}")`, 404);
+    return running;
+  }
+
+  async exec(pod: Pod, container: string, command: string[], io: StreamIO, signal?: AbortSignal): Promise<number> {
+    const { id } = this.running(pod, container);
+    if (!command.length) throw new StreamError('you must specify at least one command for the container', 400);
+    const runc = [tool('runc'), '--root', this.deps.runc.root, 'exec'];
+    let child: ChildProcess;
+    if (io.tty) {
+      const size = await firstSize(io);
+      const inner = [...(size ? [`stty rows ${size.height} cols ${size.width};`] : []), 'exec', ...[...runc, '--tty', id, ...command].map(shellQuote)].join(' ');
+      child = spawn(tool('script', 'bsdutils'), ['--quiet', '--flush', '--return', '--command', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      io.resize?.on('resize', (s: TerminalSize) => void resizeTerminal(child, s));
+    } else {
+      child = spawn(runc[0]!, [...runc.slice(1), id, ...command], { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    }
+    return this.supervise(child, io, signal);
+  }
+
+  /** Wires the child's stdio to the client's; resolves with its exit code once its output is out. */
+  private async supervise(child: ChildProcess, io: StreamIO, signal?: AbortSignal): Promise<number> {
+    if (io.stdin && child.stdin) {
+      io.stdin.pipe(child.stdin);
+      child.stdin.on('error', () => undefined);
+    } else child.stdin?.end();
+    const copy = (from: Readable | null, to: Writable | undefined) =>
+      from ? new Promise<void>((done) => {
+        from.on('data', (c: Buffer) => to?.write(c));
+        from.on('end', done);
+        from.on('error', () => done());
+      }) : Promise.resolve();
+    const outputs = Promise.all([copy(child.stdout, io.stdout), copy(child.stderr, io.tty ? io.stdout : io.stderr)]);
+    const abort = () => killTree(child);
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const [code, sig] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      await Promise.race([outputs, new Promise((r) => setTimeout(r, 2000))]);
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('exec aborted');
+      return code ?? 128 + (sig ? signalNumber(sig) : 9);
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      io.stdin?.unpipe();
+    }
+  }
+
+  async attach(pod: Pod, container: string, io: StreamIO, signal?: AbortSignal): Promise<void> {
+    const { id, bundle } = this.running(pod, container);
+    const spec = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === container)!;
+    let feeder: ChildProcess | undefined;
+    if (io.stdin) {
+      if (!spec.stdin) throw new StreamError(`container ${container} does not have stdin enabled`, 400);
+      feeder = spawn(tool('socat'), ['-u', 'STDIN', `UNIX-CONNECT:${Conmon.attachSocket(bundle)},type=5`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      io.stdin.pipe(feeder.stdin!);
+      feeder.stdin!.on('error', () => undefined);
+    }
+    if (io.tty && spec.tty) {
+      const resize = (s: TerminalSize) => void writeFile(Conmon.controlFifo(bundle), `1 ${s.height} ${s.width}\n`).catch(() => undefined);
+      io.resize?.on('resize', resize);
+    }
+    // The output from now on, until the instance ends or the client goes.
+    const path = await this.logFile(pod, container, false);
+    const follow = { follow: true, sinceNanos: nowNanos(), signal, stillWriting: () => this.deps.container(pod, container)?.id === id };
+    try {
+      await Promise.all([
+        io.stdout && readLogs(path, io.stdout, { ...follow, ...(io.tty ? {} : { stream: 'stdout' as const }) }),
+        !io.tty && io.stderr && readLogs(path, io.stderr, { ...follow, stream: 'stderr' }),
+      ]);
+    } finally {
+      if (feeder) killTree(feeder);
+    }
+  }
+
+  async portForward(pod: Pod, port: number): Promise<Duplex> {
+    const netns = this.deps.netns(pod);
+    if (!netns) throw new StreamError(`pod ${pod.metadata.name} has no network namespace`, 400);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StreamError(`invalid port ${port}`, 400);
+    const child = spawn(tool('nsenter', 'util-linux'), [`--net=${netns}`, tool('socat'), 'STDIO', `TCP:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    // socat says within moments whether the connection was refused; wait for that, or its first output.
+    const failed = await Promise.race([
+      once(child, 'exit').then(() => true),
+      once(child.stdout!, 'readable').then(() => false),
+      sleep(100).then(() => false),
+    ]);
+    if (failed) {
+      const why = /Connection refused/.test(stderr) ? 'connect: connection refused' : stderr.trim();
+      throw new StreamError(`failed to connect to localhost:${port} inside namespace of pod ${pod.metadata.name}: ${why}`);
+    }
+    const duplex = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+    duplex.on('close', () => killTree(child));
+    child.stdin!.on('error', () => undefined);
+    return duplex;
+  }
+
+  async logFile(pod: Pod, container: string, previous: boolean): Promise<string> {
+    const dir = join(this.deps.podDir(pod), container);
+    const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s) => s.name === container);
+    const instances = (await readdir(dir).catch(() => [] as string[]))
+      .map((f) => /^(\d+)\.log$/.exec(f)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    const current = status?.restartCount ?? instances.at(-1);
+    const wanted = previous ? instances.filter((n) => current === undefined || n < current).at(-1) : instances.includes(current ?? -1) ? current : instances.at(-1);
+    if (wanted === undefined) {
+      throw previous
+        ? new StreamError(`previous terminated container "${container}" in pod "${pod.metadata.name}" not found`, 400)
+        : new StreamError(`container "${container}" in pod "${pod.metadata.name}" has no logs yet`, 400);
+    }
+    return join(dir, `${wanted}.log`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The client's first terminal size, when it sends one promptly (kubectl sends it at once). */
+function firstSize(io: StreamIO): Promise<TerminalSize | undefined> {
+  if (!io.resize) return Promise.resolve(undefined);
+  return Promise.race([once(io.resize, 'resize').then(([s]) => s as TerminalSize), sleep(100).then(() => undefined)]);
+}
+
+/** Sets the terminal `runc exec --tty` copies from, then tells runc (SIGWINCH) to pass the size on. */
+async function resizeTerminal(script: ChildProcess, size: TerminalSize): Promise<void> {
+  if (!script.pid) return;
+  try {
+    const children = (await readFile(`/proc/${script.pid}/task/${script.pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+    for (const pid of children) {
+      const stty = spawn(tool('stty', 'coreutils'), ['-F', `/proc/${pid}/fd/0`, 'rows', String(size.height), 'cols', String(size.width)], { stdio: 'ignore' });
+      await once(stty, 'exit');
+      process.kill(Number(pid), 'SIGWINCH');
+    }
+  } catch {
+    // The session ended meanwhile.
+  }
+}
+
+/** Ends a child and what it started (runc passes signals on to the exec'd process). */
+function killTree(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }, 1000).unref();
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+const signalNumber = (sig: NodeJS.Signals) => SIGNALS[sig] ?? 9;
