@@ -35,6 +35,8 @@ export interface UpOptions {
   podCidr: string;
   /** The pod bridge of the runc runtime; `--bridge`. */
   bridge: string;
+  /** The first CrashLoopBackOff wait in seconds; `--restart-backoff`. The cap is 30 times it, as the kubelet's 10 s and 5 min. */
+  restartBackoff: number;
   /** Mark `local-path` as the default StorageClass when creating it (`--no-default-storage-class`: not). */
   defaultStorageClass: boolean;
 }
@@ -80,7 +82,7 @@ export async function up(opts: UpOptions): Promise<void> {
   // With `none` there is no node and no scheduler: pods stay Pending.
   let runc: RuncRuntime | undefined;
   if (opts.runtime === 'runc') {
-    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: opts.podCidr, bridge: opts.bridge, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }), lookups: apiLookups(client) });
+    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: opts.podCidr, bridge: opts.bridge, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }), lookups: apiLookups(client), backOff: { initialMs: opts.restartBackoff * 1000, maxMs: opts.restartBackoff * 30_000 } });
     await runc.start();
   }
   if (opts.runtime !== 'none') {

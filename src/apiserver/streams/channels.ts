@@ -2,11 +2,10 @@
 // KEP-4006): every binary message starts with a channel byte, 0 stdin, 1 stdout, 2 stderr,
 // 3 error (one metav1.Status when the command ends), 4 resize ({"Width":..,"Height":..}); v5
 // adds 255, CLOSE, whose second byte names a stream the client closed (its stdin).
-import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Status } from '../../machinery/errors.js';
-import type { StreamIO, TerminalSize } from '../../node/streams/types.js';
+import { TerminalResize, type StreamIO, type TerminalSize } from '../../node/streams/types.js';
 
 export const V5 = 'v5.channel.k8s.io';
 export const V4 = 'v4.channel.k8s.io';
@@ -99,7 +98,7 @@ export function channelSession(ws: WebSocket, protocol: string, opts: { stdin: b
   const stdin = opts.stdin ? new PassThrough() : undefined;
   const stdout = opts.stdout ? output(STDOUT) : undefined;
   const stderr = opts.stderr && !opts.tty ? output(STDERR) : undefined;
-  const resize = opts.tty ? new EventEmitter() : undefined;
+  const resize = opts.tty ? new TerminalResize() : undefined;
 
   ws.on('message', (raw: Buffer | ArrayBuffer | Buffer[]) => {
     const data = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
@@ -114,7 +113,7 @@ export function channelSession(ws: WebSocket, protocol: string, opts: { stdin: b
       }
     } else if (channel === RESIZE) {
       const size = parseResize(payload);
-      if (size && resize) resize.emit('resize', size);
+      if (size && resize) resize.set(size);
     } else if (channel === CLOSE && protocol === V5) {
       if (payload[0] === STDIN && stdin && !stdin.writableEnded) stdin.end();
     }

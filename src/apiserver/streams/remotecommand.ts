@@ -3,11 +3,10 @@
 // per streamtype (error, stdin, stdout, stderr, resize). v4's error stream carries a
 // metav1.Status (exit codes included), v2 and v3's the error's text; resize (v3+) carries
 // concatenated {"Width":..,"Height":..} objects.
-import { EventEmitter } from 'node:events';
 import { PassThrough, type Duplex, type Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Status } from '../../machinery/errors.js';
-import type { StreamIO } from '../../node/streams/types.js';
+import { TerminalResize, type StreamIO } from '../../node/streams/types.js';
 import { parseResize } from './channels.js';
 import { spdyServer, type SpdyStream } from './spdy.js';
 
@@ -88,12 +87,12 @@ export function serveSpdyExec(
   });
 
   async function start(): Promise<void> {
-    const resize = opts.tty ? new EventEmitter() : undefined;
+    const resize = opts.tty ? new TerminalResize() : undefined;
     const resizeStream = streams.get('resize');
     if (resizeStream && resize) {
       const objects = new JsonObjects((obj) => {
         const size = parseResize(obj);
-        if (size) resize.emit('resize', size);
+        if (size) resize.set(size);
       });
       resizeStream.on('data', (c: Buffer) => objects.push(c));
     }

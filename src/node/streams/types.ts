@@ -3,12 +3,22 @@
 // kubelet's server for these; in berth the agent runs in the same process, so the API server
 // asks a NodeConnector for the node's ContainerStreams directly.
 import type { Duplex, Readable, Writable } from 'node:stream';
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { Pod } from '../../api/core/pods.js';
 
 export interface TerminalSize {
   width: number;
   height: number;
+}
+
+/** The client's terminal size: emits 'resize' on each change; `last` keeps the latest (kubectl sends one at once, maybe before the node listens). */
+export class TerminalResize extends EventEmitter {
+  last?: TerminalSize;
+
+  set(size: TerminalSize): void {
+    this.last = size;
+    this.emit('resize', size);
+  }
 }
 
 /** The client's side of an exec or attach session. */
@@ -19,8 +29,8 @@ export interface StreamIO {
   /** Absent with a TTY (the terminal merges both outputs into stdout). */
   stderr?: Writable;
   tty: boolean;
-  /** Emits 'resize' with a TerminalSize whenever the client's terminal changes size (TTY only). */
-  resize?: EventEmitter;
+  /** The client's terminal size and its changes (TTY only). */
+  resize?: TerminalResize;
 }
 
 /** Why a stream could not be opened, in the words kubectl prints (e.g. `container not found ("x")`). */

@@ -59,7 +59,8 @@ export class RuncStreams implements ContainerStreams {
     let child: ChildProcess;
     if (io.tty) {
       const size = await firstSize(io);
-      const inner = [...(size ? [`stty rows ${size.height} cols ${size.width};`] : []), 'exec', ...[...runc, '--tty', id, ...command].map(shellQuote)].join(' ');
+      // runc makes this terminal raw; -echo before that keeps early input from being echoed.
+      const inner = ['stty -echo', ...(size ? [`rows ${size.height} cols ${size.width}`] : []), '; exec', ...[...runc, '--tty', id, ...command].map(shellQuote)].join(' ');
       child = spawn(tool('script', 'bsdutils'), ['--quiet', '--flush', '--return', '--command', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
       io.resize?.on('resize', (s: TerminalSize) => void resizeTerminal(child, s));
     } else {
@@ -167,7 +168,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The client's first terminal size, when it sends one promptly (kubectl sends it at once). */
 function firstSize(io: StreamIO): Promise<TerminalSize | undefined> {
-  if (!io.resize) return Promise.resolve(undefined);
+  if (!io.resize || io.resize.last) return Promise.resolve(io.resize?.last);
   return Promise.race([once(io.resize, 'resize').then(([s]) => s as TerminalSize), sleep(100).then(() => undefined)]);
 }
 
