@@ -2,113 +2,18 @@
 // loopback, with an image pushed by a small pusher here, and a token-auth proxy in front of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { PullError, nodePlatform } from '../../src/node/images/distribution.js';
 import { loadRegistries, pullImage } from '../../src/node/images/pull.js';
 import { parseRegistries } from '../../src/node/images/registries.js';
 import { ImageStore } from '../../src/node/images/store.js';
 import { unpackImage } from '../../src/node/images/unpack.js';
-import { digestOf, fakeBusybox, tarball } from '../helpers/images.js';
-
-type After = { after(fn: () => unknown): void };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function request(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Starts docker-registry on a free loopback port; stopped by pid after the test. */
-async function startRegistry(t: After, dir: string): Promise<string> {
-  const port = await freePort();
-  const config = join(dir, 'registry.yml');
-  writeFileSync(
-    config,
-    `version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: ${join(dir, 'storage')}}}\nhttp: {addr: "127.0.0.1:${port}"}\n`,
-  );
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  t.after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      process.kill(child.pid!, 'SIGTERM');
-      await exited;
-    }
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-    if ((await request('GET', `${base}/v2/`).catch(() => undefined))?.status === 200) return base;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`docker-registry did not come up: ${stderr}`);
-}
-
-/** The push side of the distribution API: monolithic blob uploads and a manifest PUT. */
-async function pushBlob(base: string, repo: string, data: Buffer): Promise<{ digest: string; size: number }> {
-  const digest = digestOf(data);
-  const started = await request('POST', `${base}/v2/${repo}/blobs/uploads/`);
-  assert.equal(started.status, 202, started.body.toString());
-  const location = new URL(started.headers.location!, base);
-  location.searchParams.set('digest', digest);
-  const put = await request('PUT', location.href, { 'Content-Type': 'application/octet-stream' }, data);
-  assert.equal(put.status, 201, put.body.toString());
-  return { digest, size: data.length };
-}
-
-async function pushManifest(base: string, repo: string, ref: string, mediaType: string, manifest: object): Promise<{ mediaType: string; digest: string; size: number }> {
-  const body = Buffer.from(JSON.stringify(manifest));
-  const put = await request('PUT', `${base}/v2/${repo}/manifests/${ref}`, { 'Content-Type': mediaType }, body);
-  assert.equal(put.status, 201, put.body.toString());
-  return { mediaType, digest: digestOf(body), size: body.length };
-}
-
-/** Pushes a multi-platform image: the node's platform gets `layers`, another platform a dummy. */
-async function pushImage(base: string, repo: string, tag: string, layers: Buffer[]): Promise<void> {
-  const platform = nodePlatform();
-  const single = async (arch: string, ls: Buffer[]) => {
-    const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: ls.map((l) => digestOf(l)) } }));
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...(await pushBlob(base, repo, config)) },
-      layers: [] as object[],
-    };
-    for (const l of ls) manifest.layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...(await pushBlob(base, repo, gzipSync(l))) });
-    const d = await pushManifest(base, repo, digestOf(JSON.stringify(manifest)), manifest.mediaType, manifest);
-    return { ...d, platform: { os: 'linux', architecture: arch, ...(platform.variant && arch === platform.architecture ? { variant: platform.variant } : {}) } };
-  };
-  const other = platform.architecture === 's390x' ? 'riscv64' : 's390x';
-  const manifests = [await single(other, [tarball([{ path: 'wrong-platform', body: 'x' }])]), await single(platform.architecture, layers)];
-  await pushManifest(base, repo, tag, 'application/vnd.oci.image.index.v1+json', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests });
-}
+import { fakeBusybox } from '../helpers/images.js';
+import { allowOnly, pushImage, startRegistry, type After } from '../helpers/registry.js';
 
 function tempDir(t: After): string {
   const dir = mkdtempSync(join(tmpdir(), 'berth-pull-'));
@@ -124,7 +29,7 @@ test('pull from a loopback docker-registry', async (t) => {
 
   const dataDir = join(dir, 'data');
   const store = await ImageStore.open(dataDir);
-  writeFileSync(join(dataDir, 'registries.yaml'), `allow: ["${host}"]\nregistries:\n  "${host}":\n    insecure: true\n`);
+  allowOnly(dataDir, host);
   const registries = await loadRegistries(dataDir);
 
   const pulled = await pullImage(store, `${host}/test/busybox:1.0`, { registries });

@@ -99,6 +99,39 @@ export interface PodView {
   claims: string[];
 }
 
+export interface ContainerState {
+  running?: { startedAt: string };
+  waiting?: { reason?: string; message?: string };
+  terminated?: { exitCode: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string };
+}
+export interface ContainerStatusJson {
+  name: string;
+  ready: boolean;
+  started?: boolean;
+  restartCount: number;
+  state?: ContainerState;
+  lastState?: ContainerState;
+}
+export interface PodCondition {
+  type: string;
+  status: string;
+  lastTransitionTime?: string;
+}
+/** A pod as `kubectl get -o json` prints it, the fields the tests read. */
+export interface PodJson {
+  metadata: { name: string; uid: string; namespace: string; creationTimestamp: string; deletionTimestamp?: string };
+  status?: { phase?: string; podIP?: string; conditions?: PodCondition[]; containerStatuses?: ContainerStatusJson[] };
+}
+
+/** One pod by `kubectl get -o json`; undefined when it does not exist. */
+export function getPod(b: Berth, name: string, ns = 'default'): PodJson | undefined {
+  const r = b.kubectl(['get', 'pod', name, '-n', ns, '-o', 'json']);
+  return r.status === 0 ? (JSON.parse(r.stdout) as PodJson) : undefined;
+}
+
+export const podCondition = (p: PodJson | undefined, type: string): PodCondition | undefined => p?.status?.conditions?.find((c) => c.type === type);
+export const isReady = (p: PodJson | undefined): boolean => podCondition(p, 'Ready')?.status === 'True';
+
 /** The pods of set `name` (by its app label), sorted by name. */
 export function pods(b: Berth, ns: string, name: string): PodView[] {
   const list = JSON.parse(b.k(['get', 'pods', '-n', ns, '-l', `app=${name}`, '-o', 'json'])) as { items: any[] };

@@ -5,7 +5,7 @@
 // (conmon.ts), which logs its output and records its exit code and OOM kills. Exits are seen by
 // polling conmon's exit files. Volumes (volumes.ts) are set up once per pod before its first
 // container and released when its sandbox goes; exec, attach, port-forward and logs are in
-// streams.ts. ConfigMap/Secret environment and sidecars are not here yet.
+// streams.ts. Sidecars are not here yet.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +22,9 @@ import { createNetns, deleteNetns, netnsPath } from '../../network/netns.js';
 import { ensureLocalRoutes, localRoutes, removeLocalRoutes } from '../../network/routes.js';
 import { findTool, runTool } from '../../../volumes/tools.js';
 import { isTerminalPhase } from '../../status.js';
-import { crashLoopMessage, events as ev, pullBackOffMessage } from '../../runtime/messages.js';
+import { events as ev, podDescription, pullBackOffMessage } from '../../runtime/messages.js';
+import { runCheck } from '../../probes/check.js';
+import { streamsExecRunner } from '../../probes/exec.js';
 import type { ContainerStatus, PodRuntimeState, Runtime, RuntimeEvent, SyncResult } from '../types.js';
 import { processArgs, processUser } from './command.js';
 import { containerEnv, CreateContainerConfigError, processEnv } from './env.js';
@@ -52,6 +54,8 @@ const MAX_BACKOFF_S = 300;
 const SHUTDOWN_GRACE_S = 2;
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP_PARENT = 'berth';
+/** How long a postStart hook may take before it counts as failed. */
+const HOOK_TIMEOUT_MS = 30_000;
 /** A container whose exit nobody recorded (its conmon was killed): reported as containerd reports a lost one. */
 const UNKNOWN_EXIT: ContainerExit = { exitCode: 255, oomKilled: false, finishedAt: 0, lost: true };
 
@@ -105,6 +109,8 @@ interface Sandbox {
   volumes?: Map<string, PreparedVolume>;
   /** Events of work done between syncs (killContainer), reported with the next sync. */
   pending: RuntimeEvent[];
+  /** The pod as last synced: its containers' lifecycle hooks and ports. */
+  pod: Pod;
 }
 
 /** The image could not be had: the container waits in ErrImagePull (or ErrImageNeverPull). */
@@ -128,6 +134,12 @@ export function missingPrerequisites(): string[] {
   if (!findTool('ip')) missing.push('ip (apt-get install iproute2)');
   if (!findTool('setfattr')) missing.push('setfattr (apt-get install attr)');
   return missing;
+}
+
+/** The kubelet's message for a failed lifecycle hook. */
+function hookFailure(pod: Pod, c: v1.Container, handler: v1.LifecycleHandler, why: string): string {
+  const what = handler.exec ? `Exec lifecycle hook (${JSON.stringify(handler.exec.command ?? [])})` : handler.httpGet ? `HTTP lifecycle hook (${handler.httpGet.path ?? ''})` : 'Lifecycle hook';
+  return `${what} for Container "${c.name}" in Pod "${podDescription(pod)}" failed - error: ${why}`;
 }
 
 /** `<uid>_<container>`: runc allows `_`, which neither a uid nor a container name holds. */
@@ -259,9 +271,10 @@ export class RuncRuntime implements Runtime {
     const events: RuntimeEvent[] = [];
     let sb = this.sandboxes.get(uid);
     if (!sb) {
-      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ready: false, terminal: false, init: new Map(), containers: new Map(), pending: [] };
+      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ready: false, terminal: false, init: new Map(), containers: new Map(), pending: [], pod };
       this.sandboxes.set(uid, sb);
     }
+    sb.pod = pod;
     events.push(...sb.pending.splice(0));
     if (sb.terminal || this.closing) return this.result(pod, sb, events);
     if (!sb.ready) {
@@ -323,7 +336,7 @@ export class RuncRuntime implements Runtime {
     const ctr = sb && (sb.containers.get(container) ?? sb.init.get(container));
     if (!sb || !ctr?.id || !ctr.status.state?.running) return;
     ctr.killMessage = message;
-    await this.stop(ctr, gracePeriodSeconds, sb.pending);
+    await this.stop(sb, ctr, gracePeriodSeconds, sb.pending);
   }
 
   /** The running instance of a container, for streams. */
@@ -379,7 +392,7 @@ export class RuncRuntime implements Runtime {
     const uid = pod.metadata.uid!;
     let sb = this.sandboxes.get(uid);
     if (!sb) {
-      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ip: pod.status?.podIP, ready: true, terminal: false, init: new Map(), containers: new Map(), pending: [] };
+      sb = { uid, netns: netnsName(uid), dir: this.podDir(pod), ip: pod.status?.podIP, ready: true, terminal: false, init: new Map(), containers: new Map(), pending: [], pod };
       this.sandboxes.set(uid, sb);
     }
     const isInit = (pod.spec?.initContainers ?? []).some((c) => c.name === name);
@@ -447,7 +460,29 @@ export class RuncRuntime implements Runtime {
     }
     ctr = await this.run(pod, sb, c, ctr, isInit, events);
     map.set(c.name, ctr);
+    const postStart = c.lifecycle?.postStart;
+    if (postStart && ctr.id) {
+      // As the kubelet: the container counts as started once its postStart hook ran; a failed hook kills it.
+      const failed = await this.runHook(pod, c, postStart, HOOK_TIMEOUT_MS);
+      if (failed !== undefined) {
+        events.push({ type: 'Warning', reason: 'FailedPostStartHook', message: hookFailure(pod, c, postStart, failed) });
+        ctr.killMessage = `FailedPostStartHook`;
+        await this.stop(sb, ctr, pod.spec?.terminationGracePeriodSeconds ?? 30, events);
+      }
+    }
     return ctr;
+  }
+
+  /** Runs a lifecycle handler; resolves with why it failed, undefined when it succeeded. */
+  private async runHook(pod: Pod, c: v1.Container, handler: v1.LifecycleHandler, timeoutMs: number): Promise<string | undefined> {
+    if (handler.sleep) {
+      await sleep(Math.min(handler.sleep.seconds * 1000, timeoutMs));
+      return undefined;
+    }
+    const probe: v1.Probe = { exec: handler.exec, httpGet: handler.httpGet, tcpSocket: handler.tcpSocket, timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) };
+    const podIP = this.sandboxes.get(pod.metadata.uid!)?.ip ?? '';
+    const outcome = await runCheck(probe, { podIP, ports: c.ports, exec: streamsExecRunner(this.streams, pod, c.name), userAgent: 'kube-lifecycle/1.32' });
+    return outcome.result === 'success' ? undefined : outcome.output;
   }
 
   /** How the instance ended, once it did; undefined while it runs. */
@@ -483,7 +518,8 @@ export class RuncRuntime implements Runtime {
       status.imageID = `${image.reference.replace(/:[^/:]*$/, '')}@${image.digest}`;
       const config = (image.config.config ?? {}) as ImageConfig;
       const names = podNames(pod, CLUSTER_DOMAIN);
-      const env = containerEnv({ pod, container: c, configMap: () => undefined, secret: () => undefined, podIPs: sb.ip ? [sb.ip] : [], hostIPs: [this.opts.hostIP] });
+      const { configMaps, secrets } = await this.envSources(pod, c);
+      const env = containerEnv({ pod, container: c, configMap: (n) => configMaps.get(n), secret: (n) => secrets.get(n), podIPs: sb.ip ? [sb.ip] : [], hostIPs: [this.opts.hostIP] });
       events.push(...env.events);
       const args = processArgs(c, config, env.env);
       const spec = (rootPath: string) =>
@@ -557,6 +593,31 @@ export class RuncRuntime implements Runtime {
     }
   }
 
+  /** The ConfigMaps and Secrets the container's environment names, fetched (missing ones absent). */
+  private async envSources(pod: Pod, c: v1.Container) {
+    const cmNames = new Set<string>();
+    const secretNames = new Set<string>();
+    for (const e of c.env ?? []) {
+      if (e.valueFrom?.configMapKeyRef?.name) cmNames.add(e.valueFrom.configMapKeyRef.name);
+      if (e.valueFrom?.secretKeyRef?.name) secretNames.add(e.valueFrom.secretKeyRef.name);
+    }
+    for (const f of c.envFrom ?? []) {
+      if (f.configMapRef?.name) cmNames.add(f.configMapRef.name);
+      if (f.secretRef?.name) secretNames.add(f.secretRef.name);
+    }
+    const lookups = this.opts.lookups ?? NO_LOOKUPS;
+    const ns = pod.metadata.namespace ?? 'default';
+    const fetch = async <T>(names: Set<string>, get: (ns: string, name: string) => Promise<T | undefined>) => {
+      const found = new Map<string, T>();
+      await Promise.all([...names].map(async (n) => {
+        const obj = await get(ns, n);
+        if (obj !== undefined) found.set(n, obj);
+      }));
+      return found;
+    };
+    return { configMaps: await fetch(cmNames, (n, m) => lookups.configMap(n, m)), secrets: await fetch(secretNames, (n, m) => lookups.secret(n, m)) };
+  }
+
   /** The pod's /etc files and the container's volumes (the pod's set up on first use). */
   private async mounts(pod: Pod, sb: Sandbox, c: v1.Container): Promise<BindMount[]> {
     sb.volumes ??= await preparePodVolumes(pod, sb.dir, this.opts.lookups ?? NO_LOOKUPS);
@@ -593,14 +654,24 @@ export class RuncRuntime implements Runtime {
   /** Stops every instance of the pod: SIGTERM, up to the grace period, then SIGKILL. */
   private async stopAll(sb: Sandbox, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
     const live = [...sb.init.values(), ...sb.containers.values()].filter((c) => c.id);
-    await Promise.all(live.map((c) => this.stop(c, graceSeconds, events)));
+    await Promise.all(live.map((c) => this.stop(sb, c, graceSeconds, events)));
   }
 
-  private async stop(ctr: Ctr, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
+  /** preStop within the grace period, SIGTERM, and SIGKILL once the grace period is over. */
+  private async stop(sb: Sandbox, ctr: Ctr, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
     const id = ctr.id!;
     if (ctr.status.state?.running) events.push(ctr.killMessage ? { type: 'Normal', reason: 'Killing', message: ctr.killMessage } : ev.killing(ctr.status.name));
     ctr.killMessage = undefined;
     let exit = await this.exitOf(id);
+    const spec = [...(sb.pod.spec?.containers ?? []), ...(sb.pod.spec?.initContainers ?? [])].find((c) => c.name === ctr.status.name);
+    const started = Date.now();
+    if (!exit && spec?.lifecycle?.preStop && graceSeconds > 0) {
+      const failed = await this.runHook(sb.pod, spec, spec.lifecycle.preStop, graceSeconds * 1000);
+      if (failed !== undefined) events.push({ type: 'Warning', reason: 'FailedPreStopHook', message: hookFailure(sb.pod, spec, spec.lifecycle.preStop, failed) });
+      // As the kubelet: what the hook used comes off the grace period, but SIGTERM gets at least 2 s.
+      graceSeconds = Math.max(graceSeconds - (Date.now() - started) / 1000, 2);
+      exit = await this.exitOf(id);
+    }
     if (!exit) {
       await this.runc.kill(id, 'SIGTERM').catch(() => undefined);
       const deadline = Date.now() + graceSeconds * 1000;
