@@ -15,6 +15,7 @@ import type { Pod } from '../../../api/core/pods.js';
 import { nowTimestamp } from '../../../machinery/objects.js';
 import { decidePull, type PullPolicy } from '../../images/policy.js';
 import { loadRegistries, pullImage } from '../../images/pull.js';
+import { pullSecretCredentials } from '../../images/credentials.js';
 import { ImageStore } from '../../images/store.js';
 import { CniNetwork, findPluginDir } from '../../network/cni.js';
 import { ensureForwardDrop, readIpForward, removeForwardDrop, writeIpForward } from '../../network/firewall.js';
@@ -513,7 +514,7 @@ export class RuncRuntime implements Runtime {
       let started = performance.now();
       const mounts = await this.mounts(pod, sb, c);
       started = observeStep('volumes', started);
-      const image = await this.ensureImage(c, events);
+      const image = await this.ensureImage(pod, c, events);
       started = observeStep('image', started);
       status.imageID = `${image.reference.replace(/:[^/:]*$/, '')}@${image.digest}`;
       const config = (image.config.config ?? {}) as ImageConfig;
@@ -593,6 +594,14 @@ export class RuncRuntime implements Runtime {
     }
   }
 
+  /** Registry credentials from the pod's imagePullSecrets (missing secrets are skipped, as the kubelet does). */
+  private async pullCredentials(pod: Pod) {
+    const lookups = this.opts.lookups ?? NO_LOOKUPS;
+    const ns = pod.metadata.namespace ?? 'default';
+    const secrets = await Promise.all((pod.spec?.imagePullSecrets ?? []).map((r) => (r.name ? lookups.secret(ns, r.name) : undefined)));
+    return pullSecretCredentials(secrets.filter((s): s is NonNullable<typeof s> => s !== undefined));
+  }
+
   /** The ConfigMaps and Secrets the container's environment names, fetched (missing ones absent). */
   private async envSources(pod: Pod, c: v1.Container) {
     const cmNames = new Set<string>();
@@ -630,7 +639,7 @@ export class RuncRuntime implements Runtime {
   }
 
   /** The container's image per its pull policy: the store's, else pulled (registries.yaml applies). */
-  private async ensureImage(c: v1.Container, events: RuntimeEvent[]) {
+  private async ensureImage(pod: Pod, c: v1.Container, events: RuntimeEvent[]) {
     const image = c.image ?? '';
     const store = this.store!;
     const present = (await store.find(image).catch(() => [])).length > 0;
@@ -641,7 +650,7 @@ export class RuncRuntime implements Runtime {
       events.push(ev.pulling(image));
       try {
         const started = Date.now();
-        await pullImage(store, image, { registries: await loadRegistries(this.opts.dataDir) });
+        await pullImage(store, image, { registries: await loadRegistries(this.opts.dataDir), auth: await this.pullCredentials(pod) });
         events.push({ type: 'Normal', reason: 'Pulled', message: `Successfully pulled image "${image}" in ${Date.now() - started}ms` });
       } catch (err) {
         events.push(ev.pullFailed(image, message(err)), ev.errImagePull());
