@@ -84,6 +84,8 @@ export class Conmon {
       const child = spawn(Conmon.binary('conmon'), argv, {
         stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
         env: { ...process.env, _OCI_SYNCPIPE: '3' },
+        // conmon writes its `oom` marker into its working directory too (CRI-O and podman start it in the bundle).
+        cwd: opts.bundle,
         detached: true,
       });
       child.unref();

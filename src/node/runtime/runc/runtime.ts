@@ -137,6 +137,9 @@ export function missingPrerequisites(): string[] {
   return missing;
 }
 
+/** Whether a container that ended with `exitCode` is started again under the pod's restartPolicy. */
+const restarts = (policy: string, exitCode: number) => policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+
 /** The kubelet's message for a failed lifecycle hook. */
 function hookFailure(pod: Pod, c: v1.Container, handler: v1.LifecycleHandler, why: string): string {
   const what = handler.exec ? `Exec lifecycle hook (${JSON.stringify(handler.exec.command ?? [])})` : handler.httpGet ? `HTTP lifecycle hook (${handler.httpGet.path ?? ''})` : 'Lifecycle hook';
@@ -300,7 +303,12 @@ export class RuncRuntime implements Runtime {
     }
     if (initDone) for (const c of pod.spec?.containers ?? []) await this.step(pod, sb, sb.containers, c, false, events);
     const regular = pod.spec?.containers ?? [];
-    if (initDone && regular.length && regular.every((c) => sb.containers.get(c.name)?.status.state?.terminated)) {
+    const policy = pod.spec?.restartPolicy ?? 'Always';
+    const finished = (c: v1.Container) => {
+      const terminated = sb.containers.get(c.name)?.status.state?.terminated;
+      return !!terminated && !restarts(policy, terminated.exitCode);
+    };
+    if (initDone && regular.length && regular.every(finished)) {
       // Nothing will restart: the pod is finished and its sandbox goes.
       sb.terminal = true;
       await this.teardown(sb);
@@ -433,8 +441,7 @@ export class RuncRuntime implements Runtime {
     if (ctr && terminated) {
       const policy = pod.spec?.restartPolicy ?? 'Always';
       if (isInit && terminated.exitCode === 0) return ctr;
-      const restart = isInit ? policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && terminated.exitCode !== 0);
-      if (!restart) return ctr;
+      if (!restarts(isInit && policy === 'Always' ? 'OnFailure' : policy, terminated.exitCode)) return ctr;
       const decision = decideRestart(ctr.restartBackOff, Date.parse(terminated.finishedAt!), now, this.opts.backOff ?? KUBELET_BACKOFF);
       if (!decision.restart) {
         if (ctr.status.state?.terminated || now >= (ctr.backOffUntil ?? 0)) events.push(ev.crashBackOff(c.name, pod));
@@ -732,7 +739,8 @@ export class RuncRuntime implements Runtime {
       const now = Date.now();
       for (const map of [sb.init, sb.containers])
         for (const c of map.values()) {
-          if (c.id) due = Math.min(due ?? Infinity, POLL_MS);
+          // Running ones are polled for their exit; one that ended outside a sync (a failed postStart) gets its restart decided.
+          if (c.id || c.status.state?.terminated) due = Math.min(due ?? Infinity, POLL_MS);
           // ErrImagePull turns into ImagePullBackOff on the next sync, as the kubelet reports it.
           if (c.status.state?.waiting?.reason === 'ErrImagePull') due = Math.min(due ?? Infinity, 1000);
           for (const at of [c.backOffUntil, c.retryAt]) if (at !== undefined && at > now) due = Math.min(due ?? Infinity, at - now);

@@ -1,0 +1,95 @@
+// What happens to real containers when berth itself dies, and lifecycle hooks: after `kill -9`
+// of berth its containers keep running under conmon (their output still logged), the next
+// `berth up` adopts them unchanged, and a container that ended meanwhile is reported with its
+// real exit code. postStart runs before the container counts as started, a failing one kills
+// it; preStop runs before SIGTERM on deletion.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBerth, type Berth } from '../helpers/berth.js';
+import { importBusybox, runcSkip } from '../helpers/runc.js';
+import { eventually, getPod, sleep } from '../helpers/statefulset.js';
+
+const IMAGE = 'berth-test/busybox:recovery';
+
+const pod = (name: string, spec: object) =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { terminationGracePeriodSeconds: 2, ...spec } });
+const container = (command: string, extra: object = {}) => ({ name: 'app', image: IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', command], ...extra });
+
+test('containers outlive a killed berth; lifecycle hooks', { skip: runcSkip(), timeout: 240_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-recovery-'));
+  const dataDir = join(dir, 'data');
+  let berth: Berth | undefined;
+  after(async () => {
+    await berth?.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  importBusybox(dataDir, dir, IMAGE);
+  berth = await startBerth({ dataDir, runtime: 'runc' });
+  const b = berth;
+  const running = (name: string) => getPod(b, name)?.status?.containerStatuses?.[0]?.state?.running;
+
+  await t.test('after kill -9, running containers are adopted and an exit meanwhile is reported', async () => {
+    b.k(['apply', '-f', '-'], pod('counter', { containers: [container('i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done')] }));
+    b.k(['apply', '-f', '-'], pod('ender', { restartPolicy: 'Never', containers: [container('sleep 3; exit 5')] }));
+    await eventually('both running', () => running('counter') && running('ender'), 60_000);
+    const before = getPod(b, 'counter')!.status!.containerStatuses![0]!;
+    await b.restart({ kill: true }).then(() => undefined, () => undefined);
+    // The new berth is up at once; the ender ends while it starts or just after, on its own.
+    await eventually('the ender reported with its exit code', () => getPod(b, 'ender')?.status?.phase === 'Failed', 30_000);
+    const ender = getPod(b, 'ender')!.status!.containerStatuses![0]!;
+    assert.equal(ender.state?.terminated?.exitCode, 5);
+    assert.equal(ender.state?.terminated?.reason, 'Error');
+    const after = getPod(b, 'counter')!.status!.containerStatuses![0]!;
+    assert.equal(after.containerID, before.containerID, 'the same container, adopted');
+    assert.equal(after.restartCount, 0);
+    assert.ok(after.state?.running, 'still running');
+    // Output went on being logged without a gap: consecutive numbers throughout.
+    await sleep(500);
+    const numbers = b.k(['logs', 'counter']).trim().split('\n').map(Number);
+    assert.ok(numbers.length > 20, `${numbers.length} lines`);
+    numbers.forEach((n, i) => assert.equal(n, i, 'no line lost across the restart'));
+  });
+
+  await t.test('an exit while berth is down is seen by the next berth', async () => {
+    b.k(['apply', '-f', '-'], pod('quick', { restartPolicy: 'OnFailure', containers: [container('sleep 2; exit 7')] }));
+    await eventually('quick running', () => running('quick'), 60_000);
+    await b.restart({ kill: true }).then(() => undefined, () => undefined);
+    const restarted = await eventually('quick restarted after its failure', () => {
+      const s = getPod(b, 'quick')?.status?.containerStatuses?.[0];
+      return s && s.restartCount! >= 1 && s;
+    }, 30_000);
+    assert.equal(restarted.lastState?.terminated?.exitCode, 7);
+  });
+
+  await t.test('postStart runs before the container is started; a failing one kills it; preStop runs on delete', async () => {
+    const hostDir = join(dir, 'host');
+    b.k(['apply', '-f', '-'], pod('hooks', {
+      volumes: [{ name: 'host', hostPath: { path: hostDir, type: 'DirectoryOrCreate' } }],
+      containers: [container('while [ ! -f /tmp/started ]; do sleep 0.05; done; echo saw postStart; sleep 3600', {
+        volumeMounts: [{ name: 'host', mountPath: '/host' }],
+        lifecycle: { postStart: { exec: { command: ['sh', '-c', 'touch /tmp/started'] } }, preStop: { exec: { command: ['sh', '-c', 'echo bye > /host/prestop'] } } },
+      })],
+    }));
+    await eventually('hooks running', () => running('hooks'), 60_000);
+    await eventually('postStart seen by the container', () => b.k(['logs', 'hooks']).includes('saw postStart'), 10_000);
+    b.k(['delete', 'pod', 'hooks', '--timeout=60s']);
+    assert.ok(existsSync(join(hostDir, 'prestop')), 'preStop wrote its file');
+    assert.equal(readFileSync(join(hostDir, 'prestop'), 'utf8'), 'bye\n');
+
+    b.k(['apply', '-f', '-'], pod('badhook', { containers: [container('sleep 3600', { lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo no; exit 1'] } } } })] }));
+    const events = await eventually('a FailedPostStartHook event', () => {
+      const out = b.k(['get', 'events', '--field-selector', 'involvedObject.name=badhook', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}']);
+      return out.includes('FailedPostStartHook') && out;
+    }, 60_000);
+    assert.match(events, /FailedPostStartHook: Exec lifecycle hook \(\["sh","-c","echo no; exit 1"\]\) for Container "app" in Pod "badhook_default\(.*\)" failed - error: /);
+    const killed = await eventually('the container killed and restarted', () => {
+      const s = getPod(b, 'badhook')?.status?.containerStatuses?.[0];
+      return s?.lastState?.terminated && s;
+    }, 60_000);
+    assert.notEqual(killed.lastState?.terminated?.exitCode, 0);
+    b.k(['delete', 'pod', 'badhook', 'counter', 'ender', 'quick', '--timeout=60s']);
+  });
+});
