@@ -6,11 +6,17 @@
 // time from pod N Ready to pod N+1 Running. Needs root, runc, conmon, busybox-static and the CNI
 // plugins (scripts/setup installs them).
 //
-// Env: BENCH_SEQUENTIAL (40), BENCH_BURST (20), BENCH_REPLICAS (10), BENCH_LOG_LEVEL (warn),
-// BENCH_CPU_PROF (a directory: berth runs with --cpu-prof into it), BENCH_KEEP (keep the data dir).
+// It also prints the CPU time berth and the processes it waited for (runc, CNI plugins, ip, mount;
+// not conmon, which daemonizes) spent per pod, and how busy the machine's CPUs were: a burst's
+// latency is bound by them.
+//
+// Env: BENCH_SEQUENTIAL (40), BENCH_BURST (20), BENCH_REPLICAS (10; 0 skips a part),
+// BENCH_LOG_LEVEL (warn), BENCH_CPU_PROF (a directory: berth runs with --cpu-prof into it),
+// BENCH_PAUSE (seconds to wait once berth is up, its pid printed: time to attach strace or perf),
+// BENCH_KEEP (keep the data dir).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Client, ResourceClient } from '../src/client/client.js';
@@ -28,6 +34,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 const BERTH = join(ROOT, 'bin/berth');
 const IMAGE = 'berth-bench/busybox:1';
 const NS = 'bench';
+const PAUSE_S = Number(process.env.BENCH_PAUSE ?? 0);
 const TARGET_P99_MS = 500;
 const STEPS = ['sandbox', 'volumes', 'image', 'rootfs', 'runc'] as const;
 
@@ -60,17 +67,18 @@ interface Berth {
 }
 
 function startBerth(dataDir: string): Promise<Berth> {
-  const env = { ...process.env };
-  if (CPU_PROF) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${CPU_PROF}`;
   const args = ['up', '--data-dir', dataDir, '--port', '0', '--runtime', 'runc', '--pod-cidr', '10.244.250.0/24', '--bridge', 'berth-bench', '--log-level', LOG_LEVEL];
-  const proc = spawn(BERTH, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  // Node refuses --cpu-prof in NODE_OPTIONS: profiling runs the built CLI (bin/berth builds it) directly.
+  const proc = CPU_PROF
+    ? spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, '--enable-source-maps', join(ROOT, 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(BERTH, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((r) => proc.once('exit', (code) => ((exitCode = code), r())));
   return new Promise((resolveReady, reject) => {
-    proc.once('exit', (code) => reject(new Error(`berth exited with ${code}`)));
+    void exited.then(() => reject(new Error(`berth exited with ${exitCode}`)));
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       const m = /ready on (\S+)/.exec(line);
       if (!m) return;
-      proc.removeAllListeners('exit');
       resolveReady({
         proc,
         url: m[1],
@@ -162,6 +170,37 @@ class PodWatch {
   }
 }
 
+/** CPU seconds of a process itself and of its waited-for children (/proc/<pid>/stat). */
+function processCpu(pid: number): { self: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  // Fields 14-17 (utime, stime, cutime, cstime), counted from field 3 here, in clock ticks.
+  return { self: (f[11] + f[12]) / 100, children: (f[13] + f[14]) / 100 };
+}
+
+/** Busy and total jiffies of all CPUs (/proc/stat). */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - (f[4] ?? 0), total };
+}
+
+interface CpuWindow {
+  berthMs: number;
+  childrenMs: number;
+  machineBusy: number;
+}
+
+function cpuWindow(pid: number): () => CpuWindow {
+  const p0 = processCpu(pid);
+  const m0 = machineCpu();
+  return () => {
+    const p1 = processCpu(pid);
+    const m1 = machineCpu();
+    return { berthMs: 1000 * (p1.self - p0.self), childrenMs: 1000 * (p1.children - p0.children), machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total) };
+  };
+}
+
 type StepSums = Map<string, { sum: number; count: number }>;
 
 async function stepMetrics(transport: HttpsTransport): Promise<StepSums> {
@@ -180,15 +219,21 @@ function pod(name: string, extra: Record<string, unknown> = {}): KubeObject {
     kind: 'Pod',
     metadata: { name, namespace: NS },
     spec: {
-      terminationGracePeriodSeconds: 0,
+      // busybox sleep as PID 1 ignores SIGTERM: the agent kills it after 1 s, then removes the pod.
+      terminationGracePeriodSeconds: 1,
       containers: [{ name: 'c', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], ...extra }],
     },
   };
 }
 
+/**
+ * Deletes the pods gracefully and waits until they are gone from the API: the node agent removes a
+ * pod only once its containers stopped and its sandbox is torn down, so the next run starts on an
+ * idle node.
+ */
 async function deleteAll(pods: ResourceClient<KubeObject>, watch: PodWatch, names: string[]): Promise<number> {
   const t0 = performance.now();
-  await Promise.all(names.map((n) => pods.delete(n, NS, { gracePeriodSeconds: 0 }).catch(() => undefined)));
+  await Promise.all(names.map((n) => pods.delete(n, NS).catch(() => undefined)));
   await watch.until(() => names.every((n) => !watch.live.has(n)), 'the pods to be gone');
   return performance.now() - t0;
 }
@@ -201,13 +246,15 @@ interface PodRun {
   toScheduled: number[];
   scheduledToRunning: number[];
   steps: StepSums;
+  cpu: CpuWindow;
   deleteMs: number;
 }
 
-async function podRun(client: Client, transport: HttpsTransport, watch: PodWatch, mode: 'sequential' | 'burst', n: number): Promise<PodRun> {
+async function podRun(client: Client, transport: HttpsTransport, watch: PodWatch, pid: number, mode: 'sequential' | 'burst', n: number, prefix: string = mode): Promise<PodRun> {
   const pods = client.resource({ group: '', version: 'v1', resource: 'pods', namespaced: true });
-  const names = Array.from({ length: n }, (_, i) => `${mode}-${i}`);
+  const names = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
   const before = await stepMetrics(transport);
+  const cpu = cpuWindow(pid);
   const t0 = performance.now();
   const create = async (name: string) => {
     watch.of(name).created = performance.now();
@@ -223,6 +270,7 @@ async function podRun(client: Client, transport: HttpsTransport, watch: PodWatch
     await watch.until(() => names.every((name) => watch.of(name).running !== undefined), `the burst Running`);
   }
   const wallMs = performance.now() - t0;
+  const cpuUsed = cpu();
   // The step observations land before the status write the watch saw; read them now.
   const after = await stepMetrics(transport);
   const steps: StepSums = new Map(STEPS.map((s) => [s, { sum: after.get(s)!.sum - before.get(s)!.sum, count: after.get(s)!.count - before.get(s)!.count }]));
@@ -236,6 +284,7 @@ async function podRun(client: Client, transport: HttpsTransport, watch: PodWatch
     toScheduled: t.map((x) => x.scheduled! - x.created!),
     scheduledToRunning: t.map((x) => x.running! - x.scheduled!),
     steps,
+    cpu: cpuUsed,
     deleteMs,
   };
 }
@@ -253,7 +302,7 @@ function statefulSet(name: string, replicas: number): KubeObject {
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          terminationGracePeriodSeconds: 0,
+          terminationGracePeriodSeconds: 1,
           containers: [
             {
               name: 'c',
@@ -286,22 +335,44 @@ async function setRun(client: Client, watch: PodWatch, replicas: number) {
     readyToNextSeen.push(t[i].seen! - t[i - 1].ready!);
   }
   const seenToRunning = t.map((x) => x.running! - x.seen!);
+  const seenToScheduled = t.map((x) => x.scheduled! - x.seen!);
   const runningToReady = t.map((x) => x.ready! - x.running!);
-  await sets.delete(name, NS, { propagationPolicy: 'Background' });
-  await watch.until(() => names.every((n) => watch.live.has(n)), 'pods listed').catch(() => undefined);
+  // Orphan the pods, so the set is gone before they are deleted and nothing re-creates them.
+  // A 409 (the delete's write lost a race with the controller's status write) is tried again.
+  for (let i = 0; ; i++) {
+    try {
+      await sets.delete(name, NS, { propagationPolicy: 'Orphan' });
+      break;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || i >= 20) throw err;
+      console.error(`bench: DELETE statefulset ${name} (propagationPolicy Orphan) answered 409 Conflict; retrying`);
+      await sleep(100);
+    }
+  }
+  for (let i = 0; ; i++) {
+    const gone = await sets.get(name, NS).then(() => false, () => true);
+    if (gone) break;
+    if (i > 300) throw new Error(`StatefulSet ${name} was not deleted`);
+    await sleep(100);
+  }
   await deleteAll(pods, watch, names);
-  return { allReadyMs, readyToNextRunning, readyToNextSeen, seenToRunning, runningToReady };
+  return { allReadyMs, seenToScheduled, readyToNextRunning, readyToNextSeen, seenToRunning, runningToReady };
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/pods.ts needs root (runc, overlay mounts, network namespaces)');
+  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   const dir = mkdtempSync(join(tmpdir(), 'berth-bench-pods-'));
   const dataDir = join(dir, 'data');
   const archive = join(dir, 'busybox.tar');
   writeFileSync(archive, busyboxArchive());
   const imp = spawnSync(BERTH, ['image', 'import', '--data-dir', dataDir, archive], { encoding: 'utf8' });
   if (imp.status !== 0) throw new Error(`berth image import failed: ${imp.stderr}`);
-  const berth = await startBerth(dataDir);
+  const berth = await startBerth(dataDir).catch((err: unknown) => {
+    spawnSync(BERTH, ['down', '--data-dir', dataDir], { stdio: 'ignore', timeout: 120_000 });
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   const { client, transport } = adminClient(dataDir, berth.url);
   const watch = new PodWatch(client.resource({ group: '', version: 'v1', resource: 'pods', namespaced: true }));
   try {
@@ -315,13 +386,19 @@ async function main(): Promise<void> {
       if (i > 600) throw new Error('the node did not become Ready');
       await sleep(100);
     }
-    await podRun(client, transport, watch, 'sequential', 2);
-    const seq = await podRun(client, transport, watch, 'sequential', SEQUENTIAL);
-    const burst = await podRun(client, transport, watch, 'burst', BURST);
-    const set = await setRun(client, watch, REPLICAS);
+    if (PAUSE_S) {
+      console.error(`bench: berth is up, pid ${berth.proc.pid}; measuring in ${PAUSE_S} s`);
+      await sleep(PAUSE_S * 1000);
+    }
+    const pid = berth.proc.pid!;
+    await podRun(client, transport, watch, pid, 'sequential', 2, 'warmup');
+    const runs: PodRun[] = [];
+    if (SEQUENTIAL) runs.push(await podRun(client, transport, watch, pid, 'sequential', SEQUENTIAL));
+    if (BURST) runs.push(await podRun(client, transport, watch, pid, 'burst', BURST));
+    const set = REPLICAS ? await setRun(client, watch, REPLICAS) : undefined;
 
     const rows: [string, string, string?][] = [];
-    for (const r of [seq, burst]) {
+    for (const r of runs) {
       const title = r.mode === 'sequential' ? `${r.n} pods, one at a time` : `${r.n} pods created at once`;
       const p99 = pct(r.toRunning, 99);
       rows.push([`${title}: create -> Running`, dist(r.toRunning), `p99 ${p99 < TARGET_P99_MS ? 'meets' : 'MISSES'} the target < ${TARGET_P99_MS} ms (Kubernetes' SLO: 5 s)`]);
@@ -337,13 +414,25 @@ async function main(): Promise<void> {
       }
       const rest = meanRunning - mean(r.toScheduled) - stepsTotal;
       rows.push(['  the rest (agent queue/sync, status write, watch)', ms(rest), `${((100 * rest) / meanRunning).toFixed(1)} % of the mean`]);
+      rows.push([
+        '  CPU per pod: berth; processes it waited for',
+        `${ms(r.cpu.berthMs / r.n)}; ${ms(r.cpu.childrenMs / r.n)}`,
+        `machine CPUs ${(100 * r.cpu.machineBusy).toFixed(0)} % busy over the run (${cpus().length} CPUs)`,
+      ]);
       rows.push(['  wall time; delete -> all gone', `${ms(r.wallMs)}; ${ms(r.deleteMs)}`]);
     }
-    rows.push([`OrderedReady, ${REPLICAS} replicas, exec readiness probe every 1 s: create -> all Ready`, `${(set.allReadyMs / 1000).toFixed(2)} s`, `${ms(set.allReadyMs / REPLICAS)} per ordinal`]);
-    rows.push(['  pod N Ready -> pod N+1 Running', dist(set.readyToNextRunning)]);
-    rows.push(['  pod N Ready -> pod N+1 seen (controller)', dist(set.readyToNextSeen)]);
-    rows.push(['  pod seen -> Running', dist(set.seenToRunning)]);
-    rows.push(['  pod Running -> Ready (probe)', dist(set.runningToReady)]);
+    if (set) {
+      rows.push([`OrderedReady, ${REPLICAS} replicas, exec readiness probe every 1 s: create -> all Ready`, `${(set.allReadyMs / 1000).toFixed(2)} s`, `${ms(set.allReadyMs / REPLICAS)} per ordinal`]);
+      rows.push(['  pod N Ready -> pod N+1 Running', dist(set.readyToNextRunning)]);
+      rows.push(['  pod N Ready -> pod N+1 seen (controller)', dist(set.readyToNextSeen)]);
+      rows.push(['  pod seen -> Running', dist(set.seenToRunning)]);
+      rows.push(['  pod Running -> Ready (probe)', dist(set.runningToReady)]);
+      rows.push(['  pod seen -> scheduled / Running, by ordinal', set.seenToScheduled.map((x, i) => `${x.toFixed(0)}/${set.seenToRunning[i].toFixed(0)}`).join(' ') + ' ms']);
+    }
+    // Node forks berth's whole address space for every child it spawns (runc, CNI plugins, ip,
+    // mount), blocking the event loop meanwhile: the cost grows with this.
+    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    rows.push(['berth resident memory at the end; load average at the start', `${(Number(rss) / 1024).toFixed(0)} MB; ${load0}`]);
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log('berth pod start benchmark (runc runtime under conmon, CNI bridge, image cached, one node)');
     for (const [k, v, note] of rows) console.log(`${k.padEnd(w)}  ${v}${note ? `   ${note}` : ''}`);

@@ -571,7 +571,7 @@ export class ResourceStorage implements Storage {
     }
     if (deepEqual(next, old)) return { obj: old, deleted: false };
     if (ctx.dryRun) return { obj: next, deleted: false };
-    return { obj: (await this.put(cur, next)).obj, deleted: false };
+    return { obj: (await this.putRaw(cur, next)).obj, deleted: false };
   }
 
   /** Deletes every object the options select, one by one. */
@@ -597,13 +597,18 @@ export class ResourceStorage implements Storage {
   // --- internals -----------------------------------------------------------------
 
   private async put(cur: CacheEntry, next: KubeObject): Promise<CacheEntry> {
-    const stored = { ...next, metadata: { ...next.metadata } };
-    delete stored.metadata.resourceVersion;
     try {
-      return this.fromStore(await this.store.update(cur.key, JSON.stringify(stored), cur.revision));
+      return await this.putRaw(cur, next);
     } catch (err) {
       throw err instanceof StoreError ? this.storeError(err, next.metadata.name!) : err;
     }
+  }
+
+  /** As `put`, with the store's errors as they are: `delete` retries a write that lost a race. */
+  private async putRaw(cur: CacheEntry, next: KubeObject): Promise<CacheEntry> {
+    const stored = { ...next, metadata: { ...next.metadata } };
+    delete stored.metadata.resourceVersion;
+    return this.fromStore(await this.store.update(cur.key, JSON.stringify(stored), cur.revision));
   }
 
   private async remove(cur: CacheEntry, last: KubeObject | undefined): Promise<DeleteResult> {

@@ -55,6 +55,17 @@ export function parseTimeNanos(time: string): bigint | undefined {
   return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
 }
 
+/**
+ * A record's time as the kubelet writes it for --timestamps: RFC3339NanoFixed in UTC
+ * (`2026-01-02T15:04:05.123456789Z`, always nine digits), whatever zone the file used.
+ */
+export function timestampOut(time: string): string {
+  const nanos = parseTimeNanos(time);
+  if (nanos === undefined) return time;
+  const seconds = new Date(Number(nanos / 1_000_000_000n) * 1000).toISOString().slice(0, 19);
+  return `${seconds}.${(nanos % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}
+
 /** Turns records into output bytes with the options' since, timestamps and byte limit. */
 export class LogFormatter {
   private remaining: number;
@@ -77,7 +88,7 @@ export class LogFormatter {
       if (t !== undefined && t < this.opts.sinceNanos) return Buffer.alloc(0);
     }
     const parts: Buffer[] = [];
-    if (this.opts.timestamps) parts.push(Buffer.from(`${rec.time} `));
+    if (this.opts.timestamps) parts.push(Buffer.from(`${timestampOut(rec.time)} `));
     parts.push(rec.content);
     if (!rec.partial) parts.push(Buffer.from('\n'));
     let out = Buffer.concat(parts);

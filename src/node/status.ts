@@ -64,8 +64,11 @@ export function podPhase(pod: Pod, state: PodRuntimeState, terminal: boolean): s
     } else if (s.state?.terminated) {
       // Stopped sidecars do not count.
     } else if (s.state?.waiting) {
-      if (!s.lastState?.terminated) pendingInitialization++;
-      waiting++;
+      // One waiting to restart does not count either; one never started holds the pod Pending.
+      if (!s.lastState?.terminated) {
+        pendingInitialization++;
+        waiting++;
+      }
     } else {
       pendingInitialization++;
       unknown++;

@@ -3,86 +3,23 @@
 // deletion leaving no runc container, network namespace, mount or cgroup, a StatefulSet becoming
 // Ready in order with a claim per replica whose data survives the pods' re-creation, configMap
 // volumes, a pod waiting for its claim to bind, and berth's stop removing the bridge, the FORWARD rule and the routes.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findPluginDir } from '../../src/node/network/cni.js';
 import { Runc } from '../../src/node/runtime/runc/runc.js';
-import { findTool } from '../../src/volumes/tools.js';
-import { BERTH, startBerth, type Berth } from '../helpers/berth.js';
-import { dockerSaveArchive, tarball, type TarEntry } from '../helpers/images.js';
+import { bridgeOf, cgroupDirs, forwardRule, linkExists, mountsUnder, netnsNames, runcFixture, runcSkip, statefulSet } from '../helpers/runc.js';
+import { eventually, getPod as podOf, isReady, type PodJson } from '../helpers/statefulset.js';
 
-const busybox = findTool('busybox');
-const skip =
-  process.getuid?.() !== 0
-    ? 'needs root (runc, overlay mounts, network namespaces)'
-    : !findTool('runc') || !busybox || !findTool('setfattr') || !findTool('iptables') || findPluginDir() === undefined
-      ? 'needs runc, busybox-static, attr, iptables and the CNI plugins (scripts/setup installs them)'
-      : false;
-
+const skip = runcSkip();
 const IMAGE = 'berth-test/busybox:1';
-const APPLETS = ['sh', 'echo', 'sleep', 'hostname', 'cat', 'ls'];
-
-function busyboxImage(): Buffer[] {
-  const entries: TarEntry[] = [
-    { path: 'bin/', type: 'Directory' },
-    { path: 'bin/busybox', mode: 0o755, body: readFileSync(busybox!) },
-    ...APPLETS.map((a): TarEntry => ({ path: `bin/${a}`, type: 'SymbolicLink', linkpath: 'busybox' })),
-    { path: 'etc/', type: 'Directory' },
-    { path: 'tmp/', type: 'Directory', mode: 0o1777 },
-  ];
-  return [tarball(entries)];
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** The pod bridge the test berth was given (`berth up` records it in node.json). */
-const bridgeOf = (dataDir: string) => (JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as { bridge: string }).bridge;
-const forwardRule = (bridge: string) =>
-  spawnSync('iptables', ['-C', 'FORWARD', '-i', bridge, '!', '-o', bridge, '-m', 'comment', '--comment', 'berth: pod traffic stays on this host', '-j', 'DROP']).status === 0;
-const linkExists = (name: string) => spawnSync('ip', ['link', 'show', 'dev', name], { stdio: 'ignore' }).status === 0;
-const netnsList = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-const cgroupDirs = (rel: string) =>
-  readdirSync('/sys/fs/cgroup')
-    .map((c) => join('/sys/fs/cgroup', c, rel))
-    .filter((p) => existsSync(p));
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-interface PodJson {
-  metadata: { name: string; uid: string; namespace: string; creationTimestamp: string };
-  status?: { podIP?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
-}
-const isReady = (p: PodJson | undefined) => !!p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-runc-pods-'));
-  const dataDir = join(dir, 'data');
-  let berth: Berth | undefined;
-  after(async () => {
-    await berth?.stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const archive = join(dir, 'busybox.tar');
-  writeFileSync(archive, dockerSaveArchive([IMAGE], busyboxImage()));
-  execFileSync(BERTH, ['image', 'import', '--data-dir', dataDir, archive], { encoding: 'utf8' });
-  berth = await startBerth({ dataDir, runtime: 'runc' });
-  const b = berth;
-  const getPod = (name: string): PodJson | undefined => {
-    const r = b.kubectl(['get', 'pod', name, '-o', 'json']);
-    return r.status === 0 ? (JSON.parse(r.stdout) as PodJson) : undefined;
-  };
-  assert.ok(forwardRule(bridgeOf(berth.dataDir)), 'the FORWARD drop rule is in place while berth runs');
+  const { dir, dataDir, start } = runcFixture(t, 'runc-pods', IMAGE);
+  const b = await start();
+  const getPod = (name: string) => podOf(b, name);
+  assert.ok(forwardRule(bridgeOf(b.dataDir)), 'the FORWARD drop rule is in place while berth runs');
   const runc = new Runc(dataDir);
 
   await t.test('a pod runs, logs and is removed without a trace', async () => {
@@ -95,64 +32,48 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
         containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo hello from $(hostname); sleep 3600'] }],
       },
     }));
-    const pod = await until('pod hello Ready', () => {
+    const pod = await eventually('pod hello Ready', () => {
       const p = getPod('hello');
       return isReady(p) && p;
-    });
+    }, 60_000);
     const uid = pod.metadata.uid;
     assert.match(pod.status!.podIP!, /^10\.244\.\d+\.\d+$/, 'the pod address is in 10.244.0.0/16');
     assert.notEqual(pod.status!.podIP, '10.244.0.1', 'the gateway is not a pod address');
     const log = join(dataDir, 'pods', `default_hello_${uid}`, 'app', '0.log');
-    const content = await until('the log line', () => existsSync(log) && readFileSync(log, 'utf8').includes('hello from') && readFileSync(log, 'utf8'), 10_000);
+    const content = await eventually('the log line', () => existsSync(log) && readFileSync(log, 'utf8').includes('hello from') && readFileSync(log, 'utf8'), 10_000);
     assert.match(content, /^\S+ stdout F hello from hello\n$/);
-    assert.ok(netnsList().includes(`berth-${uid}`));
+    assert.ok(netnsNames().includes(`berth-${uid}`));
     assert.equal((await runc.list()).filter((c) => c.id.startsWith(uid)).length, 1);
 
     b.k(['delete', 'pod', 'hello', '--timeout=60s']);
     assert.equal(getPod('hello'), undefined);
-    await until('the pod to be gone from the runtime', () => !netnsList().includes(`berth-${uid}`), 10_000);
+    await eventually('the pod to be gone from the runtime', () => !netnsNames().includes(`berth-${uid}`), 10_000);
     assert.deepEqual((await runc.list()).filter((c) => c.id.startsWith(uid)), [], 'no runc container remains');
-    assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(join(dataDir, 'containers', uid)), 'no mount remains');
+    assert.deepEqual(mountsUnder(join(dataDir, 'containers')).filter((m) => m.includes(uid)), [], 'no mount remains');
     assert.deepEqual(cgroupDirs(`berth/pod${uid}`), [], 'no cgroup remains');
     assert.ok(!existsSync(join(dataDir, 'containers', `${uid}_app`)), 'no container dir remains');
   });
 
   await t.test('a StatefulSet becomes Ready in order, a claim per replica', async () => {
-    b.k(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'web', namespace: 'default' },
-      spec: {
-        serviceName: 'web',
-        replicas: 2,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            terminationGracePeriodSeconds: 1,
-            containers: [
-              {
-                name: 'app',
-                image: IMAGE,
-                imagePullPolicy: 'IfNotPresent',
-                command: ['sh', '-c', 'hostname >> /data/names; sleep 3600'],
-                volumeMounts: [{ name: 'data', mountPath: '/data' }],
-              },
-            ],
-          },
-        },
-        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } } }],
-      },
-    }));
+    const container = {
+      name: 'app',
+      image: IMAGE,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['sh', '-c', 'hostname >> /data/names; sleep 3600'],
+      volumeMounts: [{ name: 'data', mountPath: '/data' }],
+    };
+    b.k(['apply', '-f', '-'], JSON.stringify(statefulSet('web', container, { replicas: 2, claims: [{ name: 'data', storage: '1Mi' }] })));
     let web0ReadySeen = false;
-    await until('web-0 and web-1 Ready', () => {
+    let web1BeforeWeb0Ready = false;
+    await eventually('web-0 and web-1 Ready', () => {
       // One list: a consistent snapshot of both pods.
       const items = (JSON.parse(b.k(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: PodJson[] }).items;
       const [w0, w1] = ['web-0', 'web-1'].map((n) => items.find((p) => p.metadata.name === n));
-      if (w1) assert.ok(web0ReadySeen || isReady(w0), 'web-1 exists only once web-0 is Ready');
+      if (w1 && !web0ReadySeen && !isReady(w0)) web1BeforeWeb0Ready = true;
       web0ReadySeen ||= isReady(w0);
-      return isReady(w0) && isReady(w1);
+      return web1BeforeWeb0Ready || (isReady(w0) && isReady(w1));
     }, 120_000);
+    assert.ok(!web1BeforeWeb0Ready, 'web-1 exists only once web-0 is Ready');
     const ips = ['web-0', 'web-1'].map((n) => getPod(n)!.status!.podIP);
     assert.notEqual(ips[0], ips[1]);
   });
@@ -170,7 +91,7 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
     for (const { pod, content } of claimFiles()) assert.equal(content, `${pod}\n`, `${pod}'s claim holds its name once`);
     const before = new Set(['web-0', 'web-1'].map((n) => getPod(n)!.metadata.uid));
     b.k(['delete', 'pod', '--all', '--wait=false']);
-    await until('web-0 and web-1 re-created and Ready', () => ['web-0', 'web-1'].every((n) => {
+    await eventually('web-0 and web-1 re-created and Ready', () => ['web-0', 'web-1'].every((n) => {
       const p = getPod(n);
       return p && !before.has(p.metadata.uid) && isReady(p);
     }), 120_000);
@@ -189,12 +110,12 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
         containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'cat /cfg/sub/greeting; echo; ls /cfg; sleep 3600'], volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }],
       },
     }));
-    const pod = await until('pod cm Ready', () => {
+    const pod = await eventually('pod cm Ready', () => {
       const p = getPod('cm');
       return isReady(p) && p;
-    });
+    }, 60_000);
     assert.ok(pod);
-    const content = await until('the configmap content in the log', () => {
+    const content = await eventually('the configmap content in the log', () => {
       const out = b.kubectl(['logs', 'cm']).stdout;
       return out.includes('sub\n') && out;
     }, 10_000);
@@ -223,11 +144,10 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
         containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo bound > /data/out; sleep 3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
       },
     }));
-    const waiting = await until('ContainerCreating with a message', () => {
-      const p = getPod('waiter') as (PodJson & { status?: { containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[] } }) | undefined;
-      const w = p?.status?.containerStatuses?.[0]?.state?.waiting;
+    const waiting = await eventually('ContainerCreating with a message', () => {
+      const w = getPod('waiter')?.status?.containerStatuses?.[0]?.state?.waiting;
       return w?.reason === 'ContainerCreating' && !!w.message && w;
-    });
+    }, 60_000);
     assert.match(waiting.message!, /unbound claim/);
     const events = b.k(['get', 'events', '--field-selector', 'involvedObject.name=waiter,reason=FailedMount', '-o', 'jsonpath={.items[*].message}']);
     assert.match(events, /Unable to attach or mount volumes: .*unbound claim/);
@@ -243,21 +163,24 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
         claimRef: { namespace: 'default', name: 'manual' },
       },
     }));
-    await until('pod waiter Ready', () => isReady(getPod('waiter')), 60_000);
-    await until('the pod to write into the hostPath volume', () => existsSync(join(hostDir, 'out')) && readFileSync(join(hostDir, 'out'), 'utf8') === 'bound\n', 10_000);
+    await eventually('pod waiter Ready', () => isReady(getPod('waiter')), 60_000);
+    await eventually('the pod to write into the hostPath volume', () => existsSync(join(hostDir, 'out')) && readFileSync(join(hostDir, 'out'), 'utf8') === 'bound\n', 10_000);
     b.k(['delete', 'pod', 'waiter', '--timeout=60s']);
   });
 
   await t.test('stopping berth removes what it made on the host', async () => {
     const bridge = bridgeOf(b.dataDir);
+    // This berth's pods only: other test files' berths may run at the same time.
+    const uids = b.k(['get', 'pods', '-A', '-o', 'jsonpath={.items[*].metadata.uid}']).split(' ').filter(Boolean);
+    assert.notEqual(uids.length, 0);
     await b.stop();
-    berth = undefined;
     assert.ok(!forwardRule(bridge), 'the FORWARD rule is removed');
     assert.ok(!linkExists(bridge), 'the bridge is removed');
-    assert.ok(!/^berth-/m.test(netnsList()), 'no pod network namespace remains');
+    assert.deepEqual(uids.filter((u) => netnsNames().includes(`berth-${u}`)), [], 'no pod network namespace remains');
     assert.deepEqual(await runc.list(), [], 'no runc container remains');
-    assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(dataDir), 'no mount remains');
-    assert.deepEqual(cgroupDirs('berth'), [], 'no cgroup remains');
+    assert.deepEqual(mountsUnder(dataDir), [], 'no mount remains');
+    // Its pods' cgroups: the `berth` parent stays while other berths run.
+    assert.deepEqual(uids.flatMap((u) => cgroupDirs(`berth/pod${u}`)), [], 'no pod cgroup remains');
     assert.equal(execFileSync('ip', ['-4', 'route', 'show', 'type', 'unreachable', 'metric', '4000'], { encoding: 'utf8' }).trim(), '', 'the local routes are removed');
   });
 });

@@ -4,7 +4,7 @@
 // no runc state, mounts, cgroups, network namespace or temp dir.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,14 +19,10 @@ import { Conmon } from '../../src/node/runtime/runc/conmon.js';
 import { ociSpec } from '../../src/node/runtime/runc/spec.js';
 import { findTool } from '../../src/volumes/tools.js';
 import { dockerSaveArchive, tarball, type TarEntry } from '../helpers/images.js';
+import { cgroupDirs, runcSkip } from '../helpers/runc.js';
 
 const busybox = findTool('busybox');
-const skip =
-  process.getuid?.() !== 0
-    ? 'needs root (runc, overlay mounts, network namespaces)'
-    : !findTool('runc') || !busybox || !findTool('setfattr')
-      ? 'needs runc, busybox-static and attr (scripts/setup installs them)'
-      : false;
+const skip = runcSkip({ network: false });
 
 const APPLETS = ['sh', 'echo', 'sleep', 'hostname', 'ls', 'cat'];
 
@@ -55,10 +51,6 @@ function busyboxLayers(): Buffer[] {
 const pod = (name: string): Pod =>
   ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: `uid-${name}` }, spec: { containers: [] } }) as unknown as Pod;
 
-const cgroupDirs = (name: string): string[] =>
-  readdirSync('/sys/fs/cgroup')
-    .map((c) => join('/sys/fs/cgroup', c, name))
-    .filter((p) => existsSync(p));
 
 /** This process's hard RLIMIT_NOFILE: a container may not be given more (here it is below ociSpec's default). */
 function hardNofile(): number {

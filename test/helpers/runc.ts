@@ -1,13 +1,14 @@
 // What the runc e2e tests share: when they can run, and a busybox-static image (Debian's
 // busybox-static with every applet linked) imported into a data dir or pushed to a registry.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPluginDir } from '../../src/node/network/cni.js';
 import { findTool } from '../../src/volumes/tools.js';
-import { BERTH } from './berth.js';
+import { BERTH, startBerth, type Berth } from './berth.js';
 import { dockerSaveArchive, tarball, type TarEntry } from './images.js';
-import { pushImage } from './registry.js';
+import { pushImage, type After } from './registry.js';
 
 const busybox = findTool('busybox');
 
@@ -48,6 +49,35 @@ export function busyboxLayers(): Buffer[] {
   return [tarball(entries)];
 }
 
+export interface ClaimTemplate {
+  name: string;
+  storage: string;
+  storageClassName?: string;
+}
+
+/**
+ * A StatefulSet `name` in the default namespace whose pods (labelled `app: <app ?? name>`, a 1 s
+ * grace period) run `container`, with a claim template for each of `claims`.
+ */
+export function statefulSet(name: string, container: object, o: { replicas?: number; serviceName?: string; app?: string; claims?: ClaimTemplate[] } = {}): object {
+  const app = o.app ?? name;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      serviceName: o.serviceName ?? name,
+      replicas: o.replicas ?? 1,
+      selector: { matchLabels: { app } },
+      template: { metadata: { labels: { app } }, spec: { terminationGracePeriodSeconds: 1, containers: [container] } },
+      volumeClaimTemplates: o.claims?.map((c) => ({
+        metadata: { name: c.name },
+        spec: { storageClassName: c.storageClassName, accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.storage } } },
+      })),
+    },
+  };
+}
+
 /** Imports the busybox image as `reference` into `dataDir` with `berth image import` (the archive written under `scratchDir`). */
 export function importBusybox(dataDir: string, scratchDir: string, reference: string): void {
   const archive = join(scratchDir, 'busybox.tar');
@@ -58,6 +88,42 @@ export function importBusybox(dataDir: string, scratchDir: string, reference: st
 /** Pushes the busybox image to the registry at `base` as `repo:tag`. */
 export function pushBusybox(base: string, repo: string, tag: string): Promise<void> {
   return pushImage(base, repo, tag, busyboxLayers(), ['sh']);
+}
+
+export interface RuncFixture {
+  /** A scratch dir of the test's own, removed after it. */
+  dir: string;
+  /** `<dir>/data`, made already. */
+  dataDir: string;
+  /** Starts a runc berth on the data dir (stopped after the test if it still runs). */
+  start(args?: string[]): Promise<Berth>;
+}
+
+/**
+ * A scratch dir and data dir for a runc berth (with the busybox image imported as `image` when
+ * given). After the test, every berth started on it is stopped, `berth down` removes whatever a
+ * killed one left, and the dir goes.
+ */
+export function runcFixture(t: After, prefix: string, image?: string): RuncFixture {
+  const dir = mkdtempSync(join(tmpdir(), `berth-${prefix}-`));
+  const dataDir = join(dir, 'data');
+  const started: Berth[] = [];
+  t.after(async () => {
+    for (const b of started) await b.stop().catch(() => undefined);
+    spawnSync(BERTH, ['down', '--data-dir', dataDir], { stdio: 'ignore', timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  mkdirSync(dataDir);
+  if (image) importBusybox(dataDir, dir, image);
+  return {
+    dir,
+    dataDir,
+    async start(args = []) {
+      const b = await startBerth({ dataDir, runtime: 'runc', args });
+      started.push(b);
+      return b;
+    },
+  };
 }
 
 // What a runc berth leaves on the host, for the tests that check it is gone.

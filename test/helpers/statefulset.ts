@@ -109,6 +109,7 @@ export interface ContainerStatusJson {
   ready: boolean;
   started?: boolean;
   restartCount: number;
+  containerID?: string;
   state?: ContainerState;
   lastState?: ContainerState;
 }
@@ -120,7 +121,7 @@ export interface PodCondition {
 /** A pod as `kubectl get -o json` prints it, the fields the tests read. */
 export interface PodJson {
   metadata: { name: string; uid: string; namespace: string; creationTimestamp: string; deletionTimestamp?: string };
-  status?: { phase?: string; podIP?: string; conditions?: PodCondition[]; containerStatuses?: ContainerStatusJson[] };
+  status?: { phase?: string; podIP?: string; conditions?: PodCondition[]; containerStatuses?: ContainerStatusJson[]; initContainerStatuses?: ContainerStatusJson[] };
 }
 
 /** One pod by `kubectl get -o json`; undefined when it does not exist. */

@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { LogFormatter, parseCriLine, parseTimeNanos, readLogs, tailStart } from '../../src/node/logs.js';
+import { LogFormatter, parseCriLine, parseTimeNanos, readLogs, tailStart, timestampOut } from '../../src/node/logs.js';
 import { checkLogStatus, execParams, logParams, resolveContainer, streamTarget } from '../../src/apiserver/streams/pod.js';
 import { exitStatus, parseResize } from '../../src/apiserver/streams/channels.js';
 import type { Pod } from '../../src/api/core/pods.js';
@@ -43,7 +43,9 @@ describe('CRI log records', () => {
 
   it('formats as kubectl logs prints', () => {
     assert.equal(format({}), 'one\ntwo\nthree\n\n');
-    assert.equal(format({ timestamps: true }), '2026-01-01T00:00:01.5Z one\n2026-01-01T00:00:02Z two\n2026-01-01T00:00:03.123456789Z thr2026-01-01T00:00:03.2Z ee\n2026-01-01T00:00:04Z \n');
+    // The kubelet's RFC3339NanoFixed, in UTC.
+    assert.equal(format({ timestamps: true }), '2026-01-01T00:00:01.500000000Z one\n2026-01-01T00:00:02.000000000Z two\n2026-01-01T00:00:03.123456789Z thr2026-01-01T00:00:03.200000000Z ee\n2026-01-01T00:00:04.000000000Z \n');
+    assert.equal(timestampOut('2026-11-23T19:02:10.0675504+01:00'), '2026-11-23T18:02:10.067550400Z');
     assert.equal(format({ limitBytes: 5 }), 'one\nt');
     assert.equal(format({ stream: 'stderr' }), 'two\n');
     assert.equal(format({ sinceNanos: parseTimeNanos('2026-01-01T00:00:03.15Z') }), 'ee\n\n');

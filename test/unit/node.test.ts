@@ -167,3 +167,17 @@ test('after a restart the runtime takes the pods as they were reported', async (
   const next = await restarted.syncPod({ ...pod(), metadata: { ...pod().metadata, uid: 'uid-2' } });
   assert.equal(next.state.podIP, '10.244.0.3', 'the recovered address is not handed out again');
 });
+
+test('a sidecar waiting to restart does not hold the pod: Running while the container runs, Succeeded once it is done', () => {
+  const spec = { restartPolicy: 'Never', initContainers: [{ name: 'side', image: 'busybox:1.36', restartPolicy: 'Always' }] };
+  const crashLooping: ContainerStatus = {
+    name: 'side', image: 'busybox:1.36', imageID: '', ready: false, started: false, restartCount: 2,
+    state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+  };
+  const app = (state: ContainerStatus['state']): ContainerStatus => ({ name: 'c', image: 'busybox:1.36', imageID: '', ready: false, restartCount: 0, state });
+  const state = (c: ContainerStatus): PodRuntimeState => ({ sandboxReady: true, initContainerStatuses: [crashLooping], containerStatuses: [c], terminal: false });
+  assert.equal(podPhase(pod({}, spec), state(app({ running: { startedAt: NOW } })), false), 'Running');
+  assert.equal(podPhase(pod({}, spec), state(app({ terminated: { exitCode: 0, reason: 'Completed' } })), false), 'Succeeded');
+  const neverStarted: ContainerStatus = { ...crashLooping, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} };
+  assert.equal(podPhase(pod({}, spec), { sandboxReady: true, initContainerStatuses: [neverStarted], containerStatuses: [], terminal: false }, false), 'Pending');
+});

@@ -374,7 +374,7 @@ describe('pod streams through kubectl', () => {
     assert.equal((await kubectl(['logs', 'web-0', '--tail=2'])).stdout, 'ee\nfour\n');
     assert.equal(
       (await kubectl(['logs', 'web-0', '--timestamps', '--tail=1'])).stdout,
-      '2026-01-01T00:00:04Z four\n',
+      '2026-01-01T00:00:04.000000000Z four\n',
     );
     assert.equal((await kubectl(['logs', 'web-0', '--limit-bytes=6'])).stdout, 'one\ntw');
     assert.equal((await kubectl(['logs', 'web-0', '--since-time=2026-01-01T00:00:02Z'])).stdout, 'two\nthree\nfour\n');

@@ -85,6 +85,7 @@ export class CniNetwork {
     let prevResult: unknown;
     try {
       for (let i = 0; i < this.list.plugins.length; i++) {
+        if (this.skipped(i, portMappings)) continue;
         prevResult = JSON.parse(await this.invoke(this.list, i, { command: 'ADD', containerId: podId, netns, ifName }, prevResult, portMappings));
       }
     } catch (err) {
@@ -105,6 +106,7 @@ export class CniNetwork {
     if (attachment === undefined) throw new CniError(`pod ${podId} has no ${ifName} on network ${this.list.name}`);
     await this.invoke(loopbackConfig(), 0, { command: 'CHECK', containerId: podId, netns, ifName: 'lo' }, undefined, []);
     for (let i = 0; i < this.list.plugins.length; i++) {
+      if (this.skipped(i, attachment.portMappings)) continue;
       await this.invoke(this.list, i, { command: 'CHECK', containerId: podId, netns, ifName }, attachment.result, attachment.portMappings);
     }
   }
@@ -129,9 +131,23 @@ export class CniNetwork {
     const ns = existsSync(netns) ? netns : '';
     const prevResult = attachment.result.cniVersion === undefined ? undefined : attachment.result;
     for (let i = this.list.plugins.length - 1; i >= 0; i--) {
+      if (this.skipped(i, attachment.portMappings)) continue;
       await this.invoke(this.list, i, { command: 'DEL', containerId: podId, netns: ns, ifName }, prevResult, attachment.portMappings);
     }
     await this.invoke(loopbackConfig(), 0, { command: 'DEL', containerId: podId, netns: ns, ifName: 'lo' }, undefined, []);
+  }
+
+  /** Whether the pod has an attachment ADD recorded (a DEL then has something to undo). */
+  attached(podId: string, ifName = 'eth0'): boolean {
+    return existsSync(this.resultFile(podId, ifName));
+  }
+
+  /**
+   * portmap with no mappings does nothing but cost a process per pod (ADD passes the result
+   * through unchanged), so it runs only for pods with hostPorts.
+   */
+  private skipped(index: number, portMappings: readonly PortMapping[]): boolean {
+    return this.list.plugins[index]?.type === 'portmap' && portMappings.length === 0;
   }
 
   private async attachment(podId: string, ifName: string): Promise<Attachment | undefined> {

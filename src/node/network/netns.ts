@@ -1,5 +1,6 @@
 // Pods' network namespaces, made with iproute2 so `ip netns exec` and the CNI plugins find them
 // as bind mounts under /var/run/netns.
+import { existsSync } from 'node:fs';
 import { runTool } from '../../volumes/tools.js';
 
 const NETNS_DIR = '/var/run/netns';
@@ -17,7 +18,7 @@ export async function deleteNetns(name: string): Promise<void> {
   if (await netnsExists(name)) await runTool('ip', ['netns', 'delete', name]);
 }
 
+/** A namespace iproute2 made is a file under /var/run/netns (looked at directly: `ip netns list` is a process per call). */
 export async function netnsExists(name: string): Promise<boolean> {
-  const { stdout } = await runTool('ip', ['netns', 'list']);
-  return stdout.split('\n').some((line) => line.split(' ')[0] === name);
+  return existsSync(netnsPath(name));
 }

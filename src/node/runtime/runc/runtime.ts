@@ -5,7 +5,7 @@
 // (conmon.ts), which logs its output and records its exit code and OOM kills. Exits are seen by
 // polling conmon's exit files. Volumes (volumes.ts) are set up once per pod before its first
 // container and released when its sandbox goes; exec, attach, port-forward and logs are in
-// streams.ts. Sidecars are not here yet.
+// streams.ts.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -137,6 +137,9 @@ export function missingPrerequisites(): string[] {
   return missing;
 }
 
+/** An init container with restartPolicy Always: a sidecar, running beside the regular containers. */
+const isSidecar = (c: v1.Container) => c.restartPolicy === 'Always';
+
 /** Whether a container that ended with `exitCode` is started again under the pod's restartPolicy. */
 const restarts = (policy: string, exitCode: number) => policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
 
@@ -231,8 +234,12 @@ export class RuncRuntime implements Runtime {
   async recover(pods: readonly Pod[]): Promise<void> {
     const byUid = new Map(pods.map((p) => [p.metadata.uid!, p]));
     const adopted = new Set<string>();
+    // The pods this data dir has had: only their namespaces are this berth's to remove (other berths may run beside it).
+    const podsDir = join(this.opts.dataDir, 'pods');
+    const ours = new Set((await readdir(podsDir).catch(() => [] as string[])).map((d) => d.slice(d.lastIndexOf('_') + 1)));
     for (const state of await this.runc.list()) {
       const parsed = parseRuncId(state.id);
+      if (parsed) ours.add(parsed.uid);
       const pod = parsed && byUid.get(parsed.uid);
       const inSpec = pod && [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some((c) => c.name === parsed.name);
       // A stopped one is adopted too: conmon recorded how it ended, and the next sync reports it.
@@ -250,7 +257,6 @@ export class RuncRuntime implements Runtime {
       }
     }
     // Pod dirs of pods gone: their volumes released (never removed through a mount), then removed.
-    const podsDir = join(this.opts.dataDir, 'pods');
     for (const d of await readdir(podsDir).catch(() => [] as string[])) {
       const uid = d.slice(d.lastIndexOf('_') + 1);
       if (this.sandboxes.has(uid)) continue;
@@ -263,7 +269,7 @@ export class RuncRuntime implements Runtime {
     for (const name of stdout.split('\n').map((l) => l.split(' ')[0] ?? '')) {
       if (!name.startsWith('berth-')) continue;
       const uid = name.slice('berth-'.length);
-      if (this.sandboxes.has(uid)) continue;
+      if (this.sandboxes.has(uid) || !ours.has(uid)) continue;
       await this.cni.del(uid, netnsPath(name)).catch((err) => this.opts.log.warn({ err, uid }, 'CNI DEL of a stale pod failed'));
       await deleteNetns(name);
       await removeCgroupEverywhere(join(CGROUP_PARENT, `pod${uid}`));
@@ -292,11 +298,14 @@ export class RuncRuntime implements Runtime {
         return { ...this.result(pod, sb, events), resyncAfterMs: RETRY_MS };
       }
     }
-    // Init containers run to completion one at a time, before any regular container.
+    // Init containers run to completion one at a time, before any regular container; a sidecar
+    // (restartPolicy Always) only has to have started, and keeps running beside them.
+    // Once a regular container has started, a sidecar's restarts no longer hold anything up.
     let initDone = true;
+    const regularStarted = (pod.spec?.containers ?? []).some((c) => sb.containers.get(c.name)?.status.containerID);
     for (const c of pod.spec?.initContainers ?? []) {
       const ctr = await this.step(pod, sb, sb.init, c, true, events);
-      if (!ctr.status.state?.terminated) {
+      if (isSidecar(c) ? !ctr.status.state?.running && !regularStarted : !ctr.status.state?.terminated) {
         initDone = false;
         break;
       }
@@ -309,7 +318,13 @@ export class RuncRuntime implements Runtime {
       return !!terminated && !restarts(policy, terminated.exitCode);
     };
     if (initDone && regular.length && regular.every(finished)) {
-      // Nothing will restart: the pod is finished and its sandbox goes.
+      // Nothing will restart: the pod is finished, its sidecars are stopped and its sandbox goes.
+      await this.stopAll(sb, pod.spec?.terminationGracePeriodSeconds ?? 30, events);
+      // A sidecar waiting to restart will not: it shows how it last ended.
+      for (const ctr of sb.init.values()) {
+        const last = ctr.status.state?.waiting && ctr.status.lastState?.terminated;
+        if (last) ctr.status = { ...ctr.status, state: { terminated: last }, lastState: {} };
+      }
       sb.terminal = true;
       await this.teardown(sb);
     }
@@ -386,7 +401,7 @@ export class RuncRuntime implements Runtime {
   /** Detaches and deletes the pod's network namespace and its cgroups; idempotent. */
   private async teardown(sb: Sandbox): Promise<void> {
     sb.ready = false;
-    if (existsSync(netnsPath(sb.netns)) || existsSync(join(this.opts.dataDir, 'cni', 'results'))) {
+    if (this.cni.attached(sb.uid)) {
       await this.cni.del(sb.uid, netnsPath(sb.netns)).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'CNI DEL failed'));
     }
     await deleteNetns(sb.netns).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'deleting the network namespace failed'));
@@ -409,7 +424,7 @@ export class RuncRuntime implements Runtime {
     const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === name)!;
     const status: ContainerStatus = reported?.state?.running
       ? structuredClone(reported)
-      : { ...this.baseStatus(spec, undefined), ready: !isInit, started: true, state: { running: { startedAt: nowTimestamp(Date.parse(created)) } } };
+      : { ...this.baseStatus(spec, undefined), ready: !isInit || isSidecar(spec), started: true, state: { running: { startedAt: nowTimestamp(Date.parse(created)) } } };
     status.containerID = `runc://${id}`;
     (isInit ? sb.init : sb.containers).set(name, { status, id });
   }
@@ -440,8 +455,10 @@ export class RuncRuntime implements Runtime {
     const terminated = ctr?.status.state?.terminated ?? (ctr?.status.state?.waiting?.reason === 'CrashLoopBackOff' ? ctr.status.lastState?.terminated : undefined);
     if (ctr && terminated) {
       const policy = pod.spec?.restartPolicy ?? 'Always';
-      if (isInit && terminated.exitCode === 0) return ctr;
-      if (!restarts(isInit && policy === 'Always' ? 'OnFailure' : policy, terminated.exitCode)) return ctr;
+      if (isSidecar(c)) {
+        // Always restarted, whatever the pod's policy.
+      } else if (isInit && terminated.exitCode === 0) return ctr;
+      else if (!restarts(isInit && policy === 'Always' ? 'OnFailure' : policy, terminated.exitCode)) return ctr;
       const decision = decideRestart(ctr.restartBackOff, Date.parse(terminated.finishedAt!), now, this.opts.backOff ?? KUBELET_BACKOFF);
       if (!decision.restart) {
         if (ctr.status.state?.terminated || now >= (ctr.backOffUntil ?? 0)) events.push(ev.crashBackOff(c.name, pod));
@@ -517,7 +534,6 @@ export class RuncRuntime implements Runtime {
     });
     const id = runcId(sb.uid, c.name);
     try {
-      if (c.restartPolicy === 'Always') throw new CreateContainerConfigError('restartable init containers (sidecars) are not supported by the runc runtime yet');
       let started = performance.now();
       const mounts = await this.mounts(pod, sb, c);
       started = observeStep('volumes', started);
@@ -547,7 +563,7 @@ export class RuncRuntime implements Runtime {
         });
       spec('/'); // refusals (privileged) before anything is made
       // A leftover of an earlier instance (a crash between create and delete) goes first.
-      await this.runc.delete(id, { force: true }).catch(() => undefined);
+      if (existsSync(join(this.runc.root, id))) await this.runc.delete(id, { force: true }).catch(() => undefined);
       await removeRootfs(this.opts.dataDir, id);
       await this.conmon.forget(id);
       const rootfs = await assembleRootfs(this.store!, image.reference, this.opts.dataDir, id);
@@ -577,7 +593,8 @@ export class RuncRuntime implements Runtime {
         status: {
           ...status,
           containerID: `runc://${id}`,
-          ready: !isInit,
+          // Ready while running, as the kubelet reports it without a readiness probe (the probe manager sets it otherwise).
+          ready: !isInit || isSidecar(c),
           started: true,
           state: { running: { startedAt: nowTimestamp() } },
           lastState: last ? { terminated: last } : {},

@@ -2,7 +2,8 @@
 // of berth its containers keep running under conmon (their output still logged), the next
 // `berth up` adopts them unchanged, and a container that ended meanwhile is reported with its
 // real exit code. postStart runs before the container counts as started, a failing one kills
-// it; preStop runs before SIGTERM on deletion.
+// it; preStop runs before SIGTERM on deletion. Sidecars start before the containers, restart
+// whenever they end, and are stopped once the containers of a finishing pod are done.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -91,5 +92,28 @@ test('containers outlive a killed berth; lifecycle hooks', { skip: runcSkip(), t
     }, 60_000);
     assert.notEqual(killed.lastState?.terminated?.exitCode, 0);
     b.k(['delete', 'pod', 'badhook', 'counter', 'ender', 'quick', '--timeout=60s']);
+  });
+
+  await t.test('a sidecar starts first, is restarted when it ends, and stops when the pod is done', async () => {
+    const shared = { name: 'shared', emptyDir: {} };
+    const mount = { volumeMounts: [{ name: 'shared', mountPath: '/shared' }] };
+    b.k(['apply', '-f', '-'], pod('side', {
+      restartPolicy: 'Never',
+      volumes: [shared],
+      initContainers: [{ ...container('echo up >> /shared/sidecar; sleep 1; exit 1', mount), name: 'sidecar', restartPolicy: 'Always' }],
+      containers: [container('while [ $(wc -l < /shared/sidecar) -lt 3 ]; do sleep 0.1; done; echo the sidecar ran thrice', mount)],
+    }));
+    const done = await eventually('the pod Succeeded', () => {
+      const p = getPod(b, 'side');
+      return p?.status?.phase === 'Succeeded' && p;
+    }, 90_000).catch((err: unknown) => {
+      console.log(JSON.stringify(getPod(b, 'side')?.status, null, 1), b.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=side']).stdout);
+      throw err;
+    });
+    assert.match(b.k(['logs', 'side', '-c', 'app']), /the sidecar ran thrice/);
+    const sidecar = done.status!.initContainerStatuses![0]!;
+    assert.ok(sidecar.restartCount! >= 2, `sidecar restarts: ${sidecar.restartCount}`);
+    assert.ok(sidecar.state?.terminated, 'the sidecar is stopped with the pod');
+    b.k(['delete', 'pod', 'side', '--timeout=60s']);
   });
 });
