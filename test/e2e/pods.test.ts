@@ -6,14 +6,14 @@
 // size as df sees it, full, then grown; and after berth stops, nothing of it left on the host.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { Runc } from '../../src/node/runtime/runc/runc.js';
 import { findTool } from '../../src/volumes/tools.js';
 import type { Berth } from '../helpers/berth.js';
-import { allowOnly, freePort, startRegistry } from '../helpers/registry.js';
+import { allowOnly, freePort, startRegistry, startTokenProxy } from '../helpers/registry.js';
 import { loopDevicesUnder, mountsUnder, netnsNames, pushBusybox, runcFixture, runcSkip, statefulSet } from '../helpers/runc.js';
 import { eventually, getPod as podOf, isReady, readyPods, type PodJson } from '../helpers/statefulset.js';
 
@@ -37,7 +37,9 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
   const host = new URL(base).host;
   const IMAGE = `${host}/berth-test/busybox:1`;
   await pushBusybox(base, 'berth-test/busybox', '1');
-  allowOnly(dataDir, host);
+  // A token-auth front (alice / s3cret) for the same registry, for imagePullSecrets.
+  const authHost = await startTokenProxy(t, base, 'berth-test/busybox');
+  allowOnly(dataDir, host, authHost);
 
   berth = await start(['--restart-backoff', '1']);
   const b = berth;
@@ -132,6 +134,16 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
     assert.equal(r.status, 3, 'kubectl exits with the command\'s code');
     assert.equal(exec('web-0', ['tr', 'a-z', 'A-Z'], 'from stdin\n').stdout, 'FROM STDIN\n');
 
+    // -it needs kubectl's stdin to be a terminal: util-linux's script gives it one, of a set size.
+    const tty = spawnSync('script', ['-qec', `stty rows 33 cols 77; kubectl exec -it web-0 -- sh -c 'stty size; tty; exit 4'`, '/dev/null'], {
+      env: { ...process.env, KUBECONFIG: b.kubeconfig },
+      encoding: 'utf8',
+      input: '',
+      timeout: 30_000,
+    });
+    assert.equal(tty.status, 4, `exit code through the TTY: ${tty.stdout}${tty.stderr}`);
+    assert.match(tty.stdout, /33 77\r\n\/dev\/pts\/\d+\r\n/, 'the terminal and its size reach the container');
+
     const local = join(dir, 'upload.txt');
     writeFileSync(local, 'copied in\n');
     b.k(['cp', local, `web-1:${HTML}/upload.txt`]);
@@ -224,6 +236,25 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
     assert.equal(getPod('oom')?.status?.phase, 'Failed');
     assert.match(b.k(['get', 'pod', 'oom']), /oom\s+0\/1\s+OOMKilled\s+0/);
     b.k(['delete', 'pod', 'oom', '--wait=false']);
+  });
+
+  await step('imagePullSecrets: a registry that wants credentials pulls with a docker-registry secret', async () => {
+    const private_ = `${authHost}/berth-test/busybox:1`;
+    b.k(['create', 'secret', 'docker-registry', 'regcred', `--docker-server=${authHost}`, '--docker-username=alice', '--docker-password=s3cret']);
+    runPod('withcred', 'sleep 3600', { image: private_, imagePullPolicy: 'Always' }, { imagePullSecrets: [{ name: 'regcred' }] });
+    runPod('nocred', 'sleep 3600', { image: private_, imagePullPolicy: 'Always' });
+    await eventually('withcred Running', () => {
+      const p = getPod('withcred');
+      seen(p);
+      return p?.status?.phase === 'Running';
+    }, 60_000);
+    const waiting = await eventually('nocred waiting on its image', () => {
+      const w = getPod('nocred')?.status?.containerStatuses?.[0]?.state?.waiting;
+      return w && /ErrImagePull|ImagePullBackOff/.test(w.reason ?? '') && w;
+    }, 60_000);
+    const failed = b.k(['get', 'events', '--field-selector', 'involvedObject.name=nocred,reason=Failed', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(failed, /pull access denied, repository does not exist or may require authorization/, waiting.message);
+    b.k(['delete', 'pod', 'withcred', 'nocred', '--wait=false']);
   });
 
   await step('a loop-backed claim: df shows its size, it fills up, it grows', async () => {

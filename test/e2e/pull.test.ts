@@ -3,8 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PullError, nodePlatform } from '../../src/node/images/distribution.js';
@@ -13,7 +11,7 @@ import { parseRegistries } from '../../src/node/images/registries.js';
 import { ImageStore } from '../../src/node/images/store.js';
 import { unpackImage } from '../../src/node/images/unpack.js';
 import { fakeBusybox } from '../helpers/images.js';
-import { allowOnly, pushImage, startRegistry, type After } from '../helpers/registry.js';
+import { allowOnly, pushImage, startRegistry, startTokenProxy, type After } from '../helpers/registry.js';
 
 function tempDir(t: After): string {
   const dir = mkdtempSync(join(tmpdir(), 'berth-pull-'));
@@ -75,35 +73,6 @@ test('pull from a loopback docker-registry', async (t) => {
   assert.ok(Date.now() - started < 500, 'refused before any request');
 });
 
-/** A token-auth front for the registry, as Docker Hub works: 401 + Bearer challenge, a token service taking basic credentials. */
-async function startTokenProxy(t: After, upstream: string): Promise<string> {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url!, 'http://proxy');
-    if (url.pathname === '/token') {
-      const ok = req.headers.authorization === `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
-      const scope = url.searchParams.get('scope');
-      res.writeHead(ok && scope === 'repository:test/busybox:pull' && url.searchParams.get('service') === 'berth-test' ? 200 : 401, { 'Content-Type': 'application/json' });
-      return res.end(ok ? JSON.stringify({ token: 'good-token' }) : JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
-    }
-    if (req.headers.authorization !== 'Bearer good-token') {
-      res.writeHead(401, {
-        'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="berth-test",scope="repository:test/busybox:pull"`,
-        'Content-Type': 'application/json',
-      });
-      return res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
-    }
-    const { authorization: _, ...headers } = req.headers;
-    const up = http.request(`${upstream}${req.url}`, { method: req.method, headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 test('pull with bearer-token auth, through a mirror', async (t) => {
   const dir = tempDir(t);

@@ -104,7 +104,42 @@ export async function pushImage(base: string, repo: string, tag: string, layers:
   await pushManifest(base, repo, tag, 'application/vnd.oci.image.index.v1+json', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests });
 }
 
-/** `<dataDir>/registries.yaml` allowing only `host` (a loopback registry), over plain HTTP. */
-export function allowOnly(dataDir: string, host: string): void {
-  writeFileSync(join(dataDir, 'registries.yaml'), `allow: ["${host}"]\nregistries:\n  "${host}":\n    insecure: true\n`);
+/** `<dataDir>/registries.yaml` allowing only `hosts` (loopback registries), over plain HTTP. */
+export function allowOnly(dataDir: string, ...hosts: string[]): void {
+  const registries = hosts.map((h) => `  "${h}":\n    insecure: true\n`).join('');
+  writeFileSync(join(dataDir, 'registries.yaml'), `allow: [${hosts.map((h) => `"${h}"`).join(', ')}]\nregistries:\n${registries}`);
 }
+
+/**
+ * A token-auth front for the registry, as Docker Hub works: 401 + Bearer challenge, a token
+ * service taking basic credentials (alice / s3cret) for pulls of `repository`. Returns its host:port.
+ */
+export async function startTokenProxy(t: After, upstream: string, repository = 'test/busybox'): Promise<string> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://proxy');
+    if (url.pathname === '/token') {
+      const ok = req.headers.authorization === `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+      const scope = url.searchParams.get('scope');
+      res.writeHead(ok && scope === `repository:${repository}:pull` && url.searchParams.get('service') === 'berth-test' ? 200 : 401, { 'Content-Type': 'application/json' });
+      return res.end(ok ? JSON.stringify({ token: 'good-token' }) : JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+    }
+    if (req.headers.authorization !== 'Bearer good-token') {
+      res.writeHead(401, {
+        'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="berth-test",scope="repository:${repository}:pull"`,
+        'Content-Type': 'application/json',
+      });
+      return res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+    }
+    const { authorization: _, ...headers } = req.headers;
+    const up = http.request(`${upstream}${req.url}`, { method: req.method, headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
