@@ -4,11 +4,12 @@
 // bridge, the FORWARD rule and the local routes. Only what belongs to this data dir is touched:
 // namespaces and cgroups by the uids of the pods it holds, the bridge `berth up` recorded.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { readdir, rm, rmdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CniNetwork, findPluginDir } from '../node/network/cni.js';
-import { removeForwardDrop } from '../node/network/firewall.js';
+import { removeForwardDrop, removeIdlePortmapChains } from '../node/network/firewall.js';
+import { CGROUP_PARENT, podCgroup, removeCgroupEverywhere } from '../node/runtime/runc/cgroups.js';
 import { deleteNetns, netnsExists, netnsPath } from '../node/network/netns.js';
 import { localRoutes, removeLocalRoutes } from '../node/network/routes.js';
 import { Runc } from '../node/runtime/runc/runc.js';
@@ -99,39 +100,17 @@ export async function removeLeftovers(dataDir: string): Promise<string[]> {
       await deleteNetns(netns);
       removed.push(`network namespace ${netns}`);
     }
-    if (await removeCgroupEverywhere(join('berth', `pod${uid}`))) removed.push(`cgroup berth/pod${uid}`);
+    if (await removeCgroupEverywhere(podCgroup(uid))) removed.push(`cgroup ${podCgroup(uid)}`);
   }
   if (record) {
     const bridgeExists = existsSync(`/sys/class/net/${record.bridge}`);
     await cni?.teardown();
     if (bridgeExists) removed.push(`bridge ${record.bridge}`);
     await removeForwardDrop(record.bridge);
+    await removeIdlePortmapChains();
     await removeLocalRoutes(localRoutes());
   }
   // The parent cgroup goes once no berth's pods are under it (rmdir fails on a group in use).
-  await removeCgroupEverywhere('berth');
+  await removeCgroupEverywhere(CGROUP_PARENT);
   return removed;
-}
-
-/** Removes a cgroup directory and its children, deepest first; whether any existed. */
-async function removeCgroup(path: string): Promise<boolean> {
-  let entries;
-  try {
-    entries = await readdir(path, { withFileTypes: true });
-  } catch {
-    return false;
-  }
-  for (const e of entries) if (e.isDirectory()) await removeCgroup(join(path, e.name));
-  await rmdir(path).catch(() => undefined);
-  return true;
-}
-
-async function removeCgroupEverywhere(relative: string): Promise<boolean> {
-  let found = false;
-  for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
-    if (await removeCgroup(join('/sys/fs/cgroup', controller, relative))) found = true;
-  }
-  // cgroup v2: the group sits at the root of the unified hierarchy.
-  if (await removeCgroup(join('/sys/fs/cgroup', relative))) found = true;
-  return found;
 }

@@ -23,6 +23,19 @@ const skip =
 
 const HTML = '/usr/share/nginx/html';
 
+/** The body of a GET. */
+function httpGet(url: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let data = '';
+        res.on('data', (c: Buffer) => (data += c.toString()));
+        res.on('end', () => resolve(data));
+      })
+      .on('error', reject);
+  });
+}
+
 test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 300_000 }, async (t) => {
   const { dir, dataDir, start } = runcFixture(t, 'pods');
   let berth: Berth | undefined;
@@ -129,7 +142,7 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
     for (const i of [0, 1]) assert.equal(run(`web-${i}`, 'wget', '-qO-', 'localhost'), `hello web-${i}\n`, `web-${i} serves its own file again`);
   });
 
-  await step('exec exit codes and stdin, cp both ways, port-forward', async () => {
+  await step('exec exit codes and stdin, a TTY, cp both ways, port-forward, hostPort', async () => {
     const r = exec('web-0', ['sh', '-c', 'exit 3']);
     assert.equal(r.status, 3, 'kubectl exits with the command\'s code');
     assert.equal(exec('web-0', ['tr', 'a-z', 'A-Z'], 'from stdin\n').stdout, 'FROM STDIN\n');
@@ -156,19 +169,22 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
     const pf = background(['port-forward', 'pod/web-0', `${port}:80`]);
     try {
       await eventually('port-forward listening', () => pf.out.stdout.includes('Forwarding from 127.0.0.1'), 30_000);
-      const body = await new Promise<string>((resolve, reject) => {
-        http
-          .get(`http://127.0.0.1:${port}/`, (res) => {
-            let data = '';
-            res.on('data', (c: Buffer) => (data += c.toString()));
-            res.on('end', () => resolve(data));
-          })
-          .on('error', reject);
-      });
-      assert.equal(body, 'hello web-0\n');
+      assert.equal(await httpGet(`http://127.0.0.1:${port}/`), 'hello web-0\n');
     } finally {
       await pf.stop();
     }
+
+    // A hostPort maps the node's port to the pod (CNI portmap), and goes with the pod.
+    const hostPort = await freePort();
+    runPod('hostport', 'exec httpd -f -p 8080 -h /www', { ports: [{ containerPort: 8080, hostPort }] });
+    await eventually('hostport Running', () => {
+      const p = getPod('hostport');
+      seen(p);
+      return p?.status?.phase === 'Running';
+    }, 60_000);
+    assert.equal(await eventually('the page through the host port', () => httpGet(`http://127.0.0.1:${hostPort}/`).catch(() => undefined), 10_000), 'hello from busybox\n');
+    b.k(['delete', 'pod', 'hostport']);
+    assert.ok(!spawnSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8' }).stdout.includes(`--dport ${hostPort} `), 'no NAT rule for the host port remains');
   });
 
   await step('logs (tail, timestamps, follow) and attach to a pod with stdin', async (t) => {

@@ -26,3 +26,26 @@ export async function forwardDropPresent(bridge: string): Promise<boolean> {
 
 export const readIpForward = () => readFile(IP_FORWARD, 'utf8');
 export const writeIpForward = (value: string) => writeFile(IP_FORWARD, value);
+
+/** The nat chains the portmap plugin shares between all pods (it adds them, and never removes them). */
+const PORTMAP_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'];
+
+/** `iptables -S` words, with double-quoted ones (comments) kept whole. */
+export function iptablesWords(line: string): string[] {
+  return [...line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!));
+}
+
+/**
+ * Removes portmap's shared chains once no pod maps a host port through them any more (their
+ * DNAT chain holds no rule): what a berth that ran hostPort pods would otherwise leave in the nat
+ * table. Chains another user still needs are left alone.
+ */
+export async function removeIdlePortmapChains(): Promise<void> {
+  const dnat = await runTool('iptables', ['-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT'], [0, 1]);
+  if (dnat.exitCode !== 0 || dnat.stdout.split('\n').some((l) => l.startsWith('-A '))) return;
+  const { stdout } = await runTool('iptables', ['-t', 'nat', '-S']);
+  const jumps = stdout.split('\n').filter((l) => l.startsWith('-A ') && PORTMAP_CHAINS.some((c) => l.includes(`-j ${c}`)) && !PORTMAP_CHAINS.some((c) => l.startsWith(`-A ${c} `)));
+  for (const rule of jumps) await runTool('iptables', ['-t', 'nat', '-D', ...iptablesWords(rule).slice(1)], [0, 1]);
+  for (const chain of PORTMAP_CHAINS) await runTool('iptables', ['-t', 'nat', '-F', chain], [0, 1]);
+  for (const chain of PORTMAP_CHAINS) await runTool('iptables', ['-t', 'nat', '-X', chain], [0, 1]);
+}

@@ -7,7 +7,7 @@
 // container and released when its sandbox goes; exec, attach, port-forward and logs are in
 // streams.ts.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type * as v1 from 'kubernetes-types/core/v1.js';
@@ -18,7 +18,8 @@ import { loadRegistries, pullImage } from '../../images/pull.js';
 import { pullSecretCredentials } from '../../images/credentials.js';
 import { ImageStore } from '../../images/store.js';
 import { CniNetwork, findPluginDir } from '../../network/cni.js';
-import { ensureForwardDrop, readIpForward, removeForwardDrop, writeIpForward } from '../../network/firewall.js';
+import type { PortMapping } from '../../network/config.js';
+import { ensureForwardDrop, readIpForward, removeForwardDrop, removeIdlePortmapChains, writeIpForward } from '../../network/firewall.js';
 import { createNetns, deleteNetns, netnsPath } from '../../network/netns.js';
 import { ensureLocalRoutes, localRoutes, removeLocalRoutes } from '../../network/routes.js';
 import { findTool, runTool } from '../../../volumes/tools.js';
@@ -32,6 +33,7 @@ import { containerEnv, CreateContainerConfigError, processEnv } from './env.js';
 import { hostnameFile, hostsFile, podNames, resolvConf } from './files.js';
 import type { ImageConfig } from './image.js';
 import { assembleRootfs, containerDir, removeRootfs } from './rootfs.js';
+import { CGROUP_PARENT, podCgroup, removeCgroupEverywhere } from './cgroups.js';
 import { Conmon, type ContainerExit } from './conmon.js';
 import { Runc } from './runc.js';
 import { RuncStreams } from './streams.js';
@@ -53,8 +55,6 @@ const INITIAL_BACKOFF_S = 10;
 const MAX_BACKOFF_S = 300;
 /** Grace given to containers when berth itself stops (the test harness SIGKILLs berth after 10 s). */
 const SHUTDOWN_GRACE_S = 2;
-const CGROUP_ROOT = '/sys/fs/cgroup';
-const CGROUP_PARENT = 'berth';
 /** How long a postStart hook may take before it counts as failed. */
 const HOOK_TIMEOUT_MS = 30_000;
 /** A container whose exit nobody recorded (its conmon was killed): reported as containerd reports a lost one. */
@@ -140,6 +140,15 @@ export function missingPrerequisites(): string[] {
 /** An init container with restartPolicy Always: a sidecar, running beside the regular containers. */
 const isSidecar = (c: v1.Container) => c.restartPolicy === 'Always';
 
+/** The pod's hostPorts, for CNI's portmap plugin (the CRI's PortMappings). */
+function hostPortMappings(pod: Pod): PortMapping[] {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].flatMap((c) =>
+    (c.ports ?? [])
+      .filter((p) => p.hostPort)
+      .map((p) => ({ hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as PortMapping['protocol'], ...(p.hostIP ? { hostIP: p.hostIP } : {}) })),
+  );
+}
+
 /** Whether a container that ended with `exitCode` is started again under the pod's restartPolicy. */
 const restarts = (policy: string, exitCode: number) => policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
 
@@ -164,22 +173,6 @@ async function hardNofile(): Promise<number> {
   const line = (await readFile('/proc/self/limits', 'utf8')).split('\n').find((l) => l.startsWith('Max open files'));
   const hard = line?.trim().split(/\s+/)[4];
   return hard === undefined || hard === 'unlimited' ? 1048576 : Number(hard);
-}
-
-/** Removes a cgroup directory and its children, deepest first (cgroupfs only rmdirs empty groups). */
-async function removeCgroup(path: string): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(path, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) if (e.isDirectory()) await removeCgroup(join(path, e.name));
-  await rmdir(path).catch(() => undefined);
-}
-
-async function removeCgroupEverywhere(relative: string): Promise<void> {
-  for (const controller of await readdir(CGROUP_ROOT).catch(() => [] as string[])) await removeCgroup(join(CGROUP_ROOT, controller, relative));
 }
 
 export class RuncRuntime implements Runtime {
@@ -227,6 +220,7 @@ export class RuncRuntime implements Runtime {
     await step('bridge', this.cni.teardown());
     await step('routes', removeLocalRoutes(localRoutes()));
     await step('iptables rule', removeForwardDrop(this.cni.bridge));
+    await step('portmap chains', removeIdlePortmapChains());
     if (this.ipForwardBefore !== undefined) await step('ip_forward', writeIpForward(this.ipForwardBefore));
     await removeCgroupEverywhere(CGROUP_PARENT);
   }
@@ -272,7 +266,7 @@ export class RuncRuntime implements Runtime {
       if (this.sandboxes.has(uid) || !ours.has(uid)) continue;
       await this.cni.del(uid, netnsPath(name)).catch((err) => this.opts.log.warn({ err, uid }, 'CNI DEL of a stale pod failed'));
       await deleteNetns(name);
-      await removeCgroupEverywhere(join(CGROUP_PARENT, `pod${uid}`));
+      await removeCgroupEverywhere(podCgroup(uid));
     }
   }
 
@@ -387,7 +381,7 @@ export class RuncRuntime implements Runtime {
     const names = podNames(pod, CLUSTER_DOMAIN);
     await mkdir(join(sb.dir, 'etc'), { recursive: true });
     const path = await createNetns(sb.netns);
-    const attached = await this.cni.add(sb.uid, path);
+    const attached = await this.cni.add(sb.uid, path, 'eth0', hostPortMappings(pod));
     sb.ip = attached.addresses[0]?.ip;
     const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => undefined);
     const resolv = resolvConf({ pod, clusterDNS: [this.clusterDNS], clusterDomain: CLUSTER_DOMAIN, hostResolvConf: hostResolv });
@@ -405,7 +399,7 @@ export class RuncRuntime implements Runtime {
       await this.cni.del(sb.uid, netnsPath(sb.netns)).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'CNI DEL failed'));
     }
     await deleteNetns(sb.netns).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'deleting the network namespace failed'));
-    await removeCgroupEverywhere(join(CGROUP_PARENT, `pod${sb.uid}`));
+    await removeCgroupEverywhere(podCgroup(sb.uid));
     await releasePodVolumes(sb.dir).catch((err) => this.opts.log.warn({ err, uid: sb.uid }, 'releasing the pod volumes failed'));
     sb.volumes = undefined;
   }
