@@ -4,6 +4,7 @@
 // the nodes that fit, the one with the fewest pods wins. Messages are kube-scheduler's, with the
 // verdict of its DefaultPreemption PostFilter appended (berth preempts nothing: pods carry the
 // same priority unless a priority class says otherwise), so `kubectl describe pod` reads the same.
+import { hostPortsConflict, podHostPorts } from './hostports.js';
 import type * as v1 from 'kubernetes-types/core/v1.js';
 import type { Node } from '../api/core/nodes.js';
 import { storageClassOf, type PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
@@ -36,6 +37,8 @@ export interface Snapshot {
   podCounts: ReadonlyMap<string, number>;
   /** What those pods request, summed per node (resources.ts units); a node missing requests nothing. */
   requested?: ReadonlyMap<string, ReadonlyMap<string, bigint>>;
+  /** The host ports those pods hold per node (hostports.ts keys, counted). */
+  hostPorts?: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** PersistentVolumes and StorageClasses by name (VolumeBinding); a Map or an informer's cache. */
   volumes?: Lookup<PersistentVolume>;
   classes?: Lookup<StorageClass>;
@@ -188,6 +191,8 @@ function filter(pod: Pod, node: Node, pods: number, request: ReadonlyMap<string,
   );
   if (untolerated) return unresolvable(`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`);
   if (!matchesNodeSelectorAndAffinity(pod, node)) return unresolvable("node(s) didn't match Pod's node affinity/selector");
+  if (hostPortsConflict(podHostPorts(pod), snapshot.hostPorts?.get(node.metadata.name!)))
+    return { reasons: ["node(s) didn't have free ports for the requested pod ports"], resolvable: true };
   // NodeResourcesFit: every insufficient resource is a reason of its own.
   const reasons: string[] = [];
   const allowed = Number(node.status?.allocatable?.pods ?? Infinity);

@@ -4,6 +4,7 @@
 // whenever a node or claim changes or a pod leaves a node, as kube-scheduler's queue moves
 // unschedulable pods. Each node's pod count and summed requests are kept up to date from the
 // informer and from the binds in flight, so a decision reads them instead of listing pods.
+import { podHostPorts } from './hostports.js';
 import type { Logger } from 'pino';
 import type { Node } from '../api/core/nodes.js';
 import type { PersistentVolumeClaim } from '../api/core/persistentvolumeclaims.js';
@@ -48,11 +49,13 @@ export class Scheduler {
   private readonly queue = new WorkQueue<string>({ rateLimiter: new ItemExponentialFailureRateLimiter(BACKOFF_BASE_MS, BACKOFF_MAX_MS) });
   private readonly events: EventRecorder;
   /** The node each pod counts against, by pod uid: bound pods, and pods this scheduler is binding; with what it requests. */
-  private readonly placed = new Map<string, { node: string; requests: Resources }>();
+  private readonly placed = new Map<string, { node: string; requests: Resources; hostPorts: string[] }>();
   private readonly assumed = new Set<string>();
   private readonly counts = new Map<string, number>();
   /** The requests of the pods counted on each node, summed (NodeInfo.Requested). */
   private readonly requested = new Map<string, Resources>();
+  /** Host ports held per node, counted by pods. */
+  private readonly hostPorts = new Map<string, Map<string, number>>();
   /** Claim key (`namespace/name`) → uids of pods placed on a node that use it. */
   private readonly claimHolders = new SetIndex();
   /** Claim key (`namespace/name`) → keys of pending pods that use it. */
@@ -170,11 +173,14 @@ export class Scheduler {
         addResources(sum, prev.requests, -1n);
         if (!sum.size) this.requested.delete(prev.node);
       }
+      this.countHostPorts(prev.node, prev.hostPorts, -1);
     }
     if (node === undefined) this.placed.delete(uid);
     else {
       const requests = podRequests(pod);
-      this.placed.set(uid, { node, requests });
+      const hostPorts = podHostPorts(pod);
+      this.placed.set(uid, { node, requests, hostPorts });
+      this.countHostPorts(node, hostPorts, 1);
       this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
       if (requests.size) {
         let sum = this.requested.get(node);
@@ -183,6 +189,18 @@ export class Scheduler {
       }
     }
     if (prev !== undefined) this.retryUnschedulable();
+  }
+
+  private countHostPorts(node: string, keys: readonly string[], by: 1 | -1): void {
+    if (!keys.length) return;
+    let held = this.hostPorts.get(node);
+    if (!held) this.hostPorts.set(node, (held = new Map()));
+    for (const k of keys) {
+      const n = (held.get(k) ?? 0) + by;
+      if (n > 0) held.set(k, n);
+      else held.delete(k);
+    }
+    if (!held.size) this.hostPorts.delete(node);
   }
 
   private async sync(key: string): Promise<void> {
@@ -201,6 +219,7 @@ export class Scheduler {
       claims,
       podCounts: this.counts,
       requested: this.requested,
+      hostPorts: this.hostPorts,
       volumes: { get: (name) => this.volumeInformer.get(name), values: () => this.volumeInformer.list() },
       classes: { get: (name) => this.classInformer.get(name), values: () => this.classInformer.list() },
       claimInUse: (name) => {

@@ -11,6 +11,7 @@ import {
   type Snapshot,
 } from '../../src/scheduler/decide.js';
 import { podRequests, resourceAmounts } from '../../src/scheduler/resources.js';
+import { hostPortsConflict, podHostPorts } from '../../src/scheduler/hostports.js';
 
 const readyNode = (
   name: string,
@@ -260,4 +261,20 @@ test('the preemption verdict: resources may be freed by preemption, taints and a
     unschedulable('0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {gpu: yes}. preemption: not eligible due to preemptionPolicy=Never.'),
   );
   assert.deepEqual(schedule(requesting({ cpu: '2' }, { tolerations: [{ key: 'gpu', operator: 'Exists' }] }), snapshot(nodes)), { type: 'bind', node: 'n2' });
+});
+
+test('NodePorts: a host port held on the node (same protocol and port, same or any address) keeps the pod off', () => {
+  const node = readyNode('n1');
+  const wanting = (port: number, hostIP?: string, protocol?: string) =>
+    pod({ containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 80, hostPort: port, ...(hostIP && { hostIP }), ...(protocol && { protocol }) }] }] });
+  const holding = (...keys: string[]) => snapshot([node], { hostPorts: new Map([['n1', new Map(keys.map((k) => [k, 1]))]]) });
+  assert.deepEqual(podHostPorts(wanting(8080, '127.0.0.1', 'UDP')), ['UDP/127.0.0.1/8080']);
+  const clash = unschedulable(`0/1 nodes are available: 1 node(s) didn't have free ports for the requested pod ports. ${NO_VICTIMS(1)}`);
+  assert.deepEqual(schedule(wanting(8080), holding('TCP/0.0.0.0/8080')), clash);
+  assert.deepEqual(schedule(wanting(8080), holding('TCP/10.0.0.1/8080')), clash, 'all addresses include that one');
+  assert.deepEqual(schedule(wanting(8080, '10.0.0.1'), holding('TCP/0.0.0.0/8080')), clash);
+  assert.deepEqual(schedule(wanting(8080, '10.0.0.2'), holding('TCP/10.0.0.1/8080')), { type: 'bind', node: 'n1' }, 'another address');
+  assert.deepEqual(schedule(wanting(8080, undefined, 'UDP'), holding('TCP/0.0.0.0/8080')), { type: 'bind', node: 'n1' }, 'another protocol');
+  assert.deepEqual(schedule(wanting(8081), holding('TCP/0.0.0.0/8080')), { type: 'bind', node: 'n1' });
+  assert.equal(hostPortsConflict([], undefined), false);
 });
