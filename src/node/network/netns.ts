@@ -15,7 +15,11 @@ export async function createNetns(name: string): Promise<string> {
 
 /** Deletes the namespace, and with it the pod's end of every veth; a missing one is fine. */
 export async function deleteNetns(name: string): Promise<void> {
-  if (await netnsExists(name)) await runTool('ip', ['netns', 'delete', name]);
+  if (!(await netnsExists(name))) return;
+  // Two teardowns may race (berth stopping while the agent removes a pod): the loser finds it gone.
+  await runTool('ip', ['netns', 'delete', name]).catch(async (err: unknown) => {
+    if (await netnsExists(name)) throw err;
+  });
 }
 
 /** A namespace iproute2 made is a file under /var/run/netns (looked at directly: `ip netns list` is a process per call). */

@@ -95,6 +95,8 @@ interface Ctr {
   retryAt?: number;
   /** Stopped by killContainer with this message: the Killing event says it. */
   killMessage?: string;
+  /** A stop under way (a probe's kill, a deletion, berth stopping may ask at once): the others wait for it. */
+  stopping?: Promise<void>;
 }
 
 interface Sandbox {
@@ -685,8 +687,14 @@ export class RuncRuntime implements Runtime {
   }
 
   /** preStop within the grace period, SIGTERM, and SIGKILL once the grace period is over. */
-  private async stop(sb: Sandbox, ctr: Ctr, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
-    const id = ctr.id!;
+  private stop(sb: Sandbox, ctr: Ctr, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
+    if (ctr.stopping) return ctr.stopping;
+    if (!ctr.id) return Promise.resolve();
+    ctr.stopping = this.stopInstance(sb, ctr, ctr.id, graceSeconds, events).finally(() => (ctr.stopping = undefined));
+    return ctr.stopping;
+  }
+
+  private async stopInstance(sb: Sandbox, ctr: Ctr, id: string, graceSeconds: number, events: RuntimeEvent[]): Promise<void> {
     if (ctr.status.state?.running) events.push(ctr.killMessage ? { type: 'Normal', reason: 'Killing', message: ctr.killMessage } : ev.killing(ctr.status.name));
     ctr.killMessage = undefined;
     let exit = await this.exitOf(id);
@@ -714,6 +722,9 @@ export class RuncRuntime implements Runtime {
 
   /** Records the instance's end and removes it. */
   private async finish(ctr: Ctr, exit: ContainerExit): Promise<void> {
+    const id = ctr.id;
+    if (!id) return; // finished already (a stop and a sync both saw the end)
+    ctr.id = undefined;
     const running = ctr.status.state?.running;
     if (running) {
       // As the kubelet: OOMKilled when the OOM killer struck, else Completed for 0, Error otherwise.
@@ -725,8 +736,6 @@ export class RuncRuntime implements Runtime {
         state: { terminated: { exitCode: exit.exitCode, reason, startedAt: running.startedAt, finishedAt: nowTimestamp(exit.finishedAt || Date.now()), containerID: ctr.status.containerID } },
       };
     }
-    const id = ctr.id!;
-    ctr.id = undefined;
     await this.runc.delete(id, { force: true }).catch((err) => this.opts.log.warn({ err, id }, 'runc delete failed'));
     await removeRootfs(this.opts.dataDir, id);
     await this.conmon.forget(id);
