@@ -41,6 +41,7 @@ program
   .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
   .option('--pod-cidr <cidr>', "the node's pod range (Node.spec.podCIDR), inside 10.244.0.0/16", POD_CIDR)
   .option('--bridge <name>', 'the Linux bridge pod network namespaces join (runc runtime)', 'berth0')
+  .option('--allow-privileged', 'let containers run privileged (securityContext.privileged); refused otherwise')
   .option('--restart-backoff <seconds>', "the first CrashLoopBackOff wait, doubling up to 30 times it (the kubelet's: 10, up to 300)", seconds, 10)
   .option('--no-default-storage-class', 'create the local-path StorageClass without marking it the default (claims without a class get none)')
   .action(async (opts: UpOptions) => {

@@ -37,6 +37,8 @@ export interface UpOptions {
   bridge: string;
   /** The first CrashLoopBackOff wait in seconds; `--restart-backoff`. The cap is 30 times it, as the kubelet's 10 s and 5 min. */
   restartBackoff: number;
+  /** `--allow-privileged`. */
+  allowPrivileged?: boolean;
   /** Mark `local-path` as the default StorageClass when creating it (`--no-default-storage-class`: not). */
   defaultStorageClass: boolean;
 }
@@ -82,7 +84,7 @@ export async function up(opts: UpOptions): Promise<void> {
   // With `none` there is no node and no scheduler: pods stay Pending.
   let runc: RuncRuntime | undefined;
   if (opts.runtime === 'runc') {
-    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: opts.podCidr, bridge: opts.bridge, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }), lookups: apiLookups(client), backOff: { initialMs: opts.restartBackoff * 1000, maxMs: opts.restartBackoff * 30_000 } });
+    runc = new RuncRuntime({ dataDir: opts.dataDir, podCIDR: opts.podCidr, bridge: opts.bridge, hostIP: NODE_ADDRESS, log: log.child({ component: 'runc' }), lookups: apiLookups(client), backOff: { initialMs: opts.restartBackoff * 1000, maxMs: opts.restartBackoff * 30_000 }, allowPrivileged: !!opts.allowPrivileged });
     await runc.start();
   }
   if (opts.runtime !== 'none') {

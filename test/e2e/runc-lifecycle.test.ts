@@ -94,6 +94,35 @@ test('containers outlive a killed berth; lifecycle hooks', { skip: runcSkip(), t
     b.k(['delete', 'pod', 'badhook', 'counter', 'ender', 'quick', '--timeout=60s']);
   });
 
+  await t.test('environment from ConfigMaps and Secrets; runAsUser, runAsGroup, readOnlyRootFilesystem; privileged refused', async () => {
+    b.k(['create', 'configmap', 'settings', '--from-literal=mode=fast']);
+    b.k(['create', 'secret', 'generic', 'creds', '--from-literal=password=hunter2']);
+    b.k(['apply', '-f', '-'], pod('envs', {
+      containers: [container('echo $MODE $PASS $CFG_mode; id -u; id -g; touch /x 2>&1; sleep 3600', {
+        env: [
+          { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'settings', key: 'mode' } } },
+          { name: 'PASS', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+        ],
+        envFrom: [{ configMapRef: { name: 'settings' }, prefix: 'CFG_' }],
+        securityContext: { runAsUser: 1000, runAsGroup: 3000, readOnlyRootFilesystem: true },
+      })],
+    }));
+    const logs = await eventually('the container said its environment', () => {
+      const out = b.kubectl(['logs', 'envs']).stdout;
+      return out.includes('touch') && out;
+    }, 60_000);
+    assert.equal(logs, "fast hunter2 fast\n1000\n3000\ntouch: /x: Read-only file system\n");
+
+    b.k(['apply', '-f', '-'], pod('noconfig', { containers: [container('sleep 3600', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }] })] }));
+    b.k(['apply', '-f', '-'], pod('priv', { containers: [container('sleep 3600', { securityContext: { privileged: true } })] }));
+    const waitingOf = (name: string) => getPod(b, name)?.status?.containerStatuses?.[0]?.state?.waiting;
+    const noconfig = await eventually('noconfig waiting', () => waitingOf('noconfig')?.reason === 'CreateContainerConfigError' && waitingOf('noconfig'), 60_000);
+    assert.equal(noconfig.message, 'configmap "nope" not found');
+    const priv = await eventually('priv waiting', () => waitingOf('priv')?.reason === 'CreateContainerConfigError' && waitingOf('priv'), 60_000);
+    assert.match(priv.message ?? '', /specified privileged container, but is disallowed/);
+    b.k(['delete', 'pod', 'envs', 'noconfig', 'priv', '--wait=false']);
+  });
+
   await t.test('a sidecar starts first, is restarted when it ends, and stops when the pod is done', async () => {
     const shared = { name: 'shared', emptyDir: {} };
     const mount = { volumeMounts: [{ name: 'shared', mountPath: '/shared' }] };

@@ -72,6 +72,8 @@ export interface RuncRuntimeOptions {
   lookups?: VolumeLookups;
   /** The CrashLoopBackOff policy; the kubelet's (10 s doubling to 5 min) unless given. */
   backOff?: BackOffPolicy;
+  /** Run privileged containers (`--allow-privileged`); refused otherwise, as a kubelet without it. */
+  allowPrivileged?: boolean;
 }
 
 const NO_LOOKUPS: VolumeLookups = {
@@ -556,6 +558,7 @@ export class RuncRuntime implements Runtime {
           netnsPath: netnsPath(sb.netns),
           cgroupsPath: `/${CGROUP_PARENT}/pod${sb.uid}/${c.name}`,
           nofile: this.nofile,
+          allowPrivileged: this.opts.allowPrivileged,
         });
       spec('/'); // refusals (privileged) before anything is made
       // A leftover of an earlier instance (a crash between create and delete) goes first.
