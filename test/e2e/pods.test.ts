@@ -7,7 +7,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { Runc } from '../../src/node/runtime/runc/runc.js';
@@ -53,6 +53,9 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
   // A token-auth front (alice / s3cret) for the same registry, for imagePullSecrets.
   const authHost = await startTokenProxy(t, base, 'berth-test/busybox');
   allowOnly(dataDir, host, authHost);
+  // The tutorials' `busybox:1.28` is Docker Hub's: here docker.io is mirrored to the loopback registry only.
+  await pushBusybox(base, 'library/busybox', '1.28');
+  appendFileSync(join(dataDir, 'registries.yaml'), `  docker.io:\n    mirrors: ["http://${host}"]\n    mirrorsOnly: true\n`);
 
   berth = await start(['--restart-backoff', '1']);
   const b = berth;
@@ -156,6 +159,16 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
     });
     assert.equal(tty.status, 4, `exit code through the TTY: ${tty.stdout}${tty.stderr}`);
     assert.match(tty.stdout, /33 77\r\n\/dev\/pts\/\d+\r\n/, 'the terminal and its size reach the container');
+
+    // The tutorial's throwaway pod: kubectl run -i --tty ... --rm attaches to its terminal, then deletes it.
+    const run_ = spawnSync('script', ['-qec', 'kubectl run -i --tty --image busybox:1.28 dns-test --restart=Never --rm', '/dev/null'], {
+      env: { ...process.env, KUBECONFIG: b.kubeconfig },
+      encoding: 'utf8',
+      input: 'hostname\necho $((6*7))\nexit 3\n',
+      timeout: 90_000,
+    });
+    assert.equal(run_.status, 3, `kubectl run's exit code is the shell's: ${run_.stdout}${run_.stderr}`);
+    assert.match(run_.stdout, /dns-test\r\n[^]*42\r\n[^]*pod "dns-test" deleted/);
 
     const local = join(dir, 'upload.txt');
     writeFileSync(local, 'copied in\n');
