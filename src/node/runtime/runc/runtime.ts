@@ -18,13 +18,12 @@ import { loadRegistries, pullImage } from '../../images/pull.js';
 import { pullSecretCredentials } from '../../images/credentials.js';
 import { ImageStore } from '../../images/store.js';
 import { CniNetwork, findPluginDir } from '../../network/cni.js';
-import type { PortMapping } from '../../network/config.js';
 import { ensureForwardDrop, readIpForward, removeForwardDrop, removeIdlePortmapChains, writeIpForward } from '../../network/firewall.js';
 import { createNetns, deleteNetns, netnsPath } from '../../network/netns.js';
 import { ensureLocalRoutes, localRoutes, removeLocalRoutes } from '../../network/routes.js';
 import { findTool, runTool } from '../../../volumes/tools.js';
 import { isTerminalPhase } from '../../status.js';
-import { events as ev, podDescription, pullBackOffMessage } from '../../runtime/messages.js';
+import { events as ev, pullBackOffMessage } from '../../runtime/messages.js';
 import { runCheck } from '../../probes/check.js';
 import { streamsExecRunner } from '../../probes/exec.js';
 import type { ContainerStatus, PodRuntimeState, Runtime, RuntimeEvent, SyncResult } from '../types.js';
@@ -37,7 +36,8 @@ import { CGROUP_PARENT, podCgroup, removeCgroupEverywhere } from './cgroups.js';
 import { Conmon, type ContainerExit } from './conmon.js';
 import { Runc } from './runc.js';
 import { RuncStreams } from './streams.js';
-import { backOffMessage, decideRestart, KUBELET_BACKOFF, type BackOffEntry, type BackOffPolicy } from '../../probes/backoff.js';
+import { backOffMessage, KUBELET_BACKOFF, type BackOffEntry, type BackOffPolicy } from '../../probes/backoff.js';
+import { afterExit, hookFailure, hostPortMappings, isSidecar, restarts, terminatedState } from './lifecycle.js';
 import { observeStep } from '../../metrics.js';
 import { ociSpec, type BindMount } from './spec.js';
 import { containerMounts, detachIdleLoopDevices, MountError, preparePodVolumes, releasePodVolumes, removePodDir, type PreparedVolume, type VolumeLookups } from './volumes.js';
@@ -139,27 +139,6 @@ export function missingPrerequisites(): string[] {
   if (!findTool('ip')) missing.push('ip (apt-get install iproute2)');
   if (!findTool('setfattr')) missing.push('setfattr (apt-get install attr)');
   return missing;
-}
-
-/** An init container with restartPolicy Always: a sidecar, running beside the regular containers. */
-const isSidecar = (c: v1.Container) => c.restartPolicy === 'Always';
-
-/** The pod's hostPorts, for CNI's portmap plugin (the CRI's PortMappings). */
-function hostPortMappings(pod: Pod): PortMapping[] {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].flatMap((c) =>
-    (c.ports ?? [])
-      .filter((p) => p.hostPort)
-      .map((p) => ({ hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as PortMapping['protocol'], ...(p.hostIP ? { hostIP: p.hostIP } : {}) })),
-  );
-}
-
-/** Whether a container that ended with `exitCode` is started again under the pod's restartPolicy. */
-const restarts = (policy: string, exitCode: number) => policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
-
-/** The kubelet's message for a failed lifecycle hook. */
-function hookFailure(pod: Pod, c: v1.Container, handler: v1.LifecycleHandler, why: string): string {
-  const what = handler.exec ? `Exec lifecycle hook (${JSON.stringify(handler.exec.command ?? [])})` : handler.httpGet ? `HTTP lifecycle hook (${handler.httpGet.path ?? ''})` : 'Lifecycle hook';
-  return `${what} for Container "${c.name}" in Pod "${podDescription(pod)}" failed - error: ${why}`;
 }
 
 /** `<uid>_<container>`: runc allows `_`, which neither a uid nor a container name holds. */
@@ -452,13 +431,9 @@ export class RuncRuntime implements Runtime {
     // The instance that ended last: just now, or before a CrashLoopBackOff wait.
     const terminated = ctr?.status.state?.terminated ?? (ctr?.status.state?.waiting?.reason === 'CrashLoopBackOff' ? ctr.status.lastState?.terminated : undefined);
     if (ctr && terminated) {
-      const policy = pod.spec?.restartPolicy ?? 'Always';
-      if (isSidecar(c)) {
-        // Always restarted, whatever the pod's policy.
-      } else if (isInit && terminated.exitCode === 0) return ctr;
-      else if (!restarts(isInit && policy === 'Always' ? 'OnFailure' : policy, terminated.exitCode)) return ctr;
-      const decision = decideRestart(ctr.restartBackOff, Date.parse(terminated.finishedAt!), now, this.opts.backOff ?? KUBELET_BACKOFF);
-      if (!decision.restart) {
+      const decision = afterExit(c, isInit, pod.spec?.restartPolicy ?? 'Always', terminated, ctr.restartBackOff, now, this.opts.backOff ?? KUBELET_BACKOFF);
+      if (decision.kind === 'done') return ctr;
+      if (decision.kind === 'wait') {
         if (ctr.status.state?.terminated || now >= (ctr.backOffUntil ?? 0)) events.push(ev.crashBackOff(c.name, pod));
         ctr.status = {
           ...ctr.status,
@@ -730,14 +705,8 @@ export class RuncRuntime implements Runtime {
     ctr.id = undefined;
     const running = ctr.status.state?.running;
     if (running) {
-      // As the kubelet: OOMKilled when the OOM killer struck, else Completed for 0, Error otherwise.
-      const reason = exit.oomKilled ? 'OOMKilled' : exit.lost ? 'Unknown' : exit.exitCode === 0 ? 'Completed' : 'Error';
-      ctr.status = {
-        ...ctr.status,
-        ready: false,
-        started: false,
-        state: { terminated: { exitCode: exit.exitCode, reason, startedAt: running.startedAt, finishedAt: nowTimestamp(exit.finishedAt || Date.now()), containerID: ctr.status.containerID } },
-      };
+      const terminated = terminatedState(exit, running.startedAt, ctr.status.containerID, nowTimestamp(exit.finishedAt || Date.now()));
+      ctr.status = { ...ctr.status, ready: false, started: false, state: { terminated } };
     }
     await this.runc.delete(id, { force: true }).catch((err) => this.opts.log.warn({ err, id }, 'runc delete failed'));
     await removeRootfs(this.opts.dataDir, id);
