@@ -148,6 +148,9 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
   await step('exec exit codes and stdin, a TTY, cp both ways, port-forward, hostPort', async () => {
     const r = exec('web-0', ['sh', '-c', 'exit 3']);
     assert.equal(r.status, 3, 'kubectl exits with the command\'s code');
+    const missing = exec('web-0', ['no-such-command']);
+    assert.equal(missing.status, 1, 'a command that cannot start is an error, not an exit code');
+    assert.match(missing.stderr, /error: Internal error occurred: error executing command in container: .*executable file not found in \$PATH: unknown/);
     assert.equal(exec('web-0', ['tr', 'a-z', 'A-Z'], 'from stdin\n').stdout, 'FROM STDIN\n');
 
     // -it needs kubectl's stdin to be a terminal: util-linux's script gives it one, of a set size.

@@ -11,7 +11,9 @@
 //   server listening on the pod's loopback is reached too, as with containerd.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import type { Pod } from '../../../api/core/pods.js';
@@ -55,18 +57,32 @@ export class RuncStreams implements ContainerStreams {
   async exec(pod: Pod, container: string, command: string[], io: StreamIO, signal?: AbortSignal): Promise<number> {
     const { id } = this.running(pod, container);
     if (!command.length) throw new StreamError('you must specify at least one command for the container', 400);
-    const runc = [tool('runc'), '--root', this.deps.runc.root, 'exec'];
-    let child: ChildProcess;
-    if (io.tty) {
-      const size = await firstSize(io);
-      // runc makes this terminal raw; -echo before that keeps early input from being echoed.
-      const inner = ['stty -echo', ...(size ? [`rows ${size.height} cols ${size.width}`] : []), '; exec', ...[...runc, '--tty', id, ...command].map(shellQuote)].join(' ');
-      child = spawn(tool('script', 'bsdutils'), ['--quiet', '--flush', '--return', '--command', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      io.resize?.on('resize', (s: TerminalSize) => void resizeTerminal(child, s));
-    } else {
-      child = spawn(runc[0]!, [...runc.slice(1), id, ...command], { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // runc's own account of the exec goes to a log file, and the pid file shows whether the process started.
+    const scratch = await mkdtemp(join(tmpdir(), 'berth-exec-'));
+    const log = join(scratch, 'runc.log');
+    const pidFile = join(scratch, 'pid');
+    const runc = [tool('runc'), '--root', this.deps.runc.root, '--log', log, '--log-format', 'json', 'exec', '--pid-file', pidFile];
+    try {
+      let child: ChildProcess;
+      if (io.tty) {
+        const size = await firstSize(io);
+        // runc makes this terminal raw; -echo before that keeps early input from being echoed.
+        const inner = ['stty -echo', ...(size ? [`rows ${size.height} cols ${size.width}`] : []), '; exec', ...[...runc, '--tty', id, ...command].map(shellQuote)].join(' ');
+        child = spawn(tool('script', 'bsdutils'), ['--quiet', '--flush', '--return', '--command', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        io.resize?.on('resize', (s: TerminalSize) => void resizeTerminal(child, s));
+      } else {
+        child = spawn(runc[0]!, [...runc.slice(1), id, ...command], { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      }
+      const code = await this.supervise(child, io, signal);
+      // 255 without a started process: runc could not run the command (not found, not executable…).
+      if (code === 255 && !existsSync(pidFile)) {
+        const why = runcError(await readFile(log, 'utf8').catch(() => ''));
+        if (why) throw new StreamError(`Internal error occurred: error executing command in container: failed to exec in container: OCI runtime exec failed: ${why}: unknown`);
+      }
+      return code;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
-    return this.supervise(child, io, signal);
   }
 
   /** Wires the child's stdio to the client's; resolves with its exit code once its output is out. */
@@ -165,6 +181,20 @@ export class RuncStreams implements ContainerStreams {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The last error runc logged (`--log-format json` lines), if any. */
+function runcError(log: string): string | undefined {
+  let found: string | undefined;
+  for (const line of log.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if (entry.level === 'error' && entry.msg) found = entry.msg;
+    } catch {
+      // not a JSON line
+    }
+  }
+  return found;
+}
 
 /** The client's first terminal size, when it sends one promptly (kubectl sends it at once). */
 function firstSize(io: StreamIO): Promise<TerminalSize | undefined> {
