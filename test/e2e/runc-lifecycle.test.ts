@@ -105,6 +105,7 @@ test('containers outlive a killed berth; lifecycle hooks', { skip: runcSkip(), t
         ],
         envFrom: [{ configMapRef: { name: 'settings' }, prefix: 'CFG_' }],
         securityContext: { runAsUser: 1000, runAsGroup: 3000, readOnlyRootFilesystem: true },
+        resources: { requests: { cpu: '50m' }, limits: { cpu: '100m', memory: '32Mi' } },
       })],
     }));
     const logs = await eventually('the container said its environment', () => {
@@ -112,6 +113,12 @@ test('containers outlive a killed berth; lifecycle hooks', { skip: runcSkip(), t
       return out.includes('touch') && out;
     }, 60_000);
     assert.equal(logs, "fast hunter2 fast\n1000\n3000\ntouch: /x: Read-only file system\n");
+    // Limits and requests are the container's cgroup settings, as the kubelet computes them.
+    const uid = getPod(b, 'envs')!.metadata.uid;
+    const cgroup = (controller: string, file: string) => readFileSync(`/sys/fs/cgroup/${controller}/berth/pod${uid}/app/${file}`, 'utf8').trim();
+    assert.equal(cgroup('cpu', 'cpu.cfs_quota_us'), '10000', '100m of a 100 ms period');
+    assert.equal(cgroup('cpu', 'cpu.shares'), '51', '50m requested');
+    assert.equal(cgroup('memory', 'memory.limit_in_bytes'), String(32 * 1024 * 1024));
 
     b.k(['apply', '-f', '-'], pod('noconfig', { containers: [container('sleep 3600', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }] })] }));
     b.k(['apply', '-f', '-'], pod('priv', { containers: [container('sleep 3600', { securityContext: { privileged: true } })] }));
