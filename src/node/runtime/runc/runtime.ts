@@ -197,7 +197,8 @@ export class RuncRuntime implements Runtime {
   /** Stops every pod (berth going down takes its containers along) and undoes the host setup. */
   async close(): Promise<void> {
     this.closing = true;
-    for (const sb of this.sandboxes.values()) await this.stopAll(sb, SHUTDOWN_GRACE_S, []).catch((err) => this.opts.log.warn({ err }, 'stopping pod failed'));
+    // All pods at once: each may wait out the grace period (a pid 1 without a SIGTERM handler does).
+    await Promise.all([...this.sandboxes.values()].map((sb) => this.stopAll(sb, SHUTDOWN_GRACE_S, []).catch((err) => this.opts.log.warn({ err }, 'stopping pod failed'))));
     await Promise.all([...this.sandboxes.values()].map((sb) => this.teardown(sb)));
     const step = (what: string, p: Promise<unknown>) => p.catch((err: unknown) => this.opts.log.warn({ err }, `cleanup: ${what} failed`));
     await step('bridge', this.cni.teardown());
