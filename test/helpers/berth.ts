@@ -1,6 +1,6 @@
 // Test harness: a real `berth up` on its own data dir and free port, and the real kubectl against it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from '../../src/client/client.js';
 import { HttpsTransport } from '../../src/client/transport.js';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,14 @@ function takePodNetwork(): string[] {
 }
 process.on('exit', () => {
   for (const marker of takenNets) rmSync(marker, { recursive: true, force: true });
+  // The directory goes with the last marker (another test process may still hold one).
+  if (takenNets.size) {
+    try {
+      rmdirSync(NETS_DIR);
+    } catch {
+      // not empty: in use
+    }
+  }
 });
 
 async function launch(dataDir: string, args: string[], port = '0', runtime = 'simulated'): Promise<{ proc: ChildProcess; url: string; kubeconfig: string }> {
