@@ -11,8 +11,8 @@
 //   server listening on the pod's loopback is reached too, as with containerd.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, type Readable, type Writable } from 'node:stream';
@@ -122,7 +122,7 @@ export class RuncStreams implements ContainerStreams {
       feeder.stdin!.on('error', () => undefined);
     }
     if (io.tty && spec.tty) {
-      const resize = (s: TerminalSize) => void writeFile(Conmon.controlFifo(bundle), `1 ${s.height} ${s.width}\n`).catch(() => undefined);
+      const resize = (s: TerminalSize) => void tellFifo(Conmon.controlFifo(bundle), `1 ${s.height} ${s.width}\n`);
       io.resize?.on('resize', resize);
     }
     // The output from now on, until the instance ends or the client goes.
@@ -181,6 +181,23 @@ export class RuncStreams implements ContainerStreams {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Writes a message into conmon's control FIFO. Non-blocking: with conmon gone nobody reads it, and
+ * a blocking open would hold one of libuv's few threads for good.
+ */
+async function tellFifo(path: string, message: string): Promise<void> {
+  try {
+    const fh = await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    try {
+      await fh.write(message);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // No reader (the container ended): nothing to resize.
+  }
+}
 
 /** The last error runc logged (`--log-format json` lines), if any. */
 function runcError(log: string): string | undefined {
