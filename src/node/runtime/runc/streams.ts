@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { constants, existsSync } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, type Readable, type Writable } from 'node:stream';
@@ -55,7 +55,7 @@ export class RuncStreams implements ContainerStreams {
   }
 
   async exec(pod: Pod, container: string, command: string[], io: StreamIO, signal?: AbortSignal): Promise<number> {
-    const { id } = this.running(pod, container);
+    const { id, bundle } = this.running(pod, container);
     if (!command.length) throw new StreamError('you must specify at least one command for the container', 400);
     // runc's own account of the exec goes to a log file, and the pid file shows whether the process started.
     const scratch = await mkdtemp(join(tmpdir(), 'berth-exec-'));
@@ -66,8 +66,14 @@ export class RuncStreams implements ContainerStreams {
       let child: ChildProcess;
       if (io.tty) {
         const size = await firstSize(io);
+        // The process as the container's, with a terminal of the client's size from the start:
+        // runc creates the console that size, then copies the size of its own terminal (set
+        // alike below) onto it, so the command never sees a 0x0 terminal.
+        const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
+        const processFile = join(scratch, 'process.json');
+        await writeFile(processFile, JSON.stringify({ ...spec.process, args: command, terminal: true, ...(size && { consoleSize: { height: size.height, width: size.width } }) }));
         // runc makes this terminal raw; -echo before that keeps early input from being echoed.
-        const inner = ['stty -echo', ...(size ? [`rows ${size.height} cols ${size.width}`] : []), '; exec', ...[...runc, '--tty', id, ...command].map(shellQuote)].join(' ');
+        const inner = ['stty -echo', ...(size ? [`rows ${size.height} cols ${size.width}`] : []), '; exec', ...[...runc, '--process', processFile, '--tty', id].map(shellQuote)].join(' ');
         child = spawn(tool('script', 'bsdutils'), ['--quiet', '--flush', '--return', '--command', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
         io.resize?.on('resize', (s: TerminalSize) => void resizeTerminal(child, s));
       } else {
@@ -213,10 +219,13 @@ function runcError(log: string): string | undefined {
   return found;
 }
 
-/** The client's first terminal size, when it sends one promptly (kubectl sends it at once). */
+/**
+ * The client's first terminal size: kubectl sends it as soon as the stream is up, and a command
+ * started before it would see a 0x0 terminal, so it is waited for (up to a second).
+ */
 function firstSize(io: StreamIO): Promise<TerminalSize | undefined> {
   if (!io.resize || io.resize.last) return Promise.resolve(io.resize?.last);
-  return Promise.race([once(io.resize, 'resize').then(([s]) => s as TerminalSize), sleep(100).then(() => undefined)]);
+  return Promise.race([once(io.resize, 'resize').then(([s]) => s as TerminalSize), sleep(1000).then(() => undefined)]);
 }
 
 /** Sets the terminal `runc exec --tty` copies from, then tells runc (SIGWINCH) to pass the size on. */
