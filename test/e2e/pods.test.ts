@@ -161,7 +161,7 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
       timeout: 30_000,
     });
     assert.equal(tty.status, 4, `exit code through the TTY: ${tty.stdout}${tty.stderr}`);
-    assert.match(tty.stdout, /33 77\r\n\/dev\/pts\/\d+\r\n/, 'the terminal and its size reach the container');
+    assert.match(tty.stdout, /^33 77\r\n\/dev\/pts\/\d+\r\n/, 'the terminal and its size reach the container, and nothing before');
 
     // The tutorial's throwaway pod: kubectl run -i --tty ... --rm attaches to its terminal, then deletes it.
     const run_ = spawnSync('script', ['-qec', 'kubectl run -i --tty --image busybox:1.28 dns-test --restart=Never --rm', '/dev/null'], {

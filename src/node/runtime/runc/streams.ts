@@ -15,7 +15,7 @@ import { constants, existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex, type Readable, type Writable } from 'node:stream';
+import { Duplex, Writable, type Readable } from 'node:stream';
 import type { Pod } from '../../../api/core/pods.js';
 import { findTool } from '../../../volumes/tools.js';
 import { readLogs } from '../../logs.js';
@@ -79,7 +79,7 @@ export class RuncStreams implements ContainerStreams {
       } else {
         child = spawn(runc[0]!, [...runc.slice(1), id, ...command], { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
       }
-      const code = await this.supervise(child, io, signal);
+      const code = await this.supervise(child, io.tty && io.stdout ? { ...io, stdout: withoutLeadingNulEcho(io.stdout) } : io, signal);
       // 255 without a started process: runc could not run the command (not found, not executable…).
       if (code === 255 && !existsSync(pidFile)) {
         const why = runcError(await readFile(log, 'utf8').catch(() => ''));
@@ -203,6 +203,36 @@ async function tellFifo(path: string, message: string): Promise<void> {
   } catch {
     // No reader (the container ended): nothing to resize.
   }
+}
+
+/**
+ * runc 1.1's `exec --tty` puts a NUL into the new console's input, which the console (still
+ * echoing, as a new terminal does) shows as `^@` before anything the command prints: dropped here.
+ */
+function withoutLeadingNulEcho(out: Writable): Writable {
+  let pending = Buffer.alloc(0);
+  let through = false;
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (through) return void out.write(chunk, () => done());
+      pending = Buffer.concat([pending, chunk]);
+      let i = 0;
+      while (pending.length - i >= 2 && pending[i] === 0x5e && pending[i + 1] === 0x40) i += 2;
+      const rest = pending.subarray(i);
+      // Only echoes so far, or maybe half of one: wait for more.
+      if (!rest.length || (rest.length === 1 && rest[0] === 0x5e)) {
+        pending = Buffer.from(rest);
+        return done();
+      }
+      through = true;
+      pending = Buffer.alloc(0);
+      out.write(rest, () => done());
+    },
+    final(done) {
+      if (pending.length) out.write(pending);
+      done();
+    },
+  });
 }
 
 /** The last error runc logged (`--log-format json` lines), if any. */
