@@ -15,15 +15,14 @@
 // BENCH_PAUSE (seconds to wait once berth is up, its pid printed: time to attach strace or perf),
 // BENCH_KEEP (keep the data dir).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Client, ResourceClient } from '../src/client/client.js';
 import type { HttpsTransport } from '../src/client/transport.js';
 import type { KubeObject } from '../src/api/types.js';
-import { findTool } from '../src/volumes/tools.js';
-import { dockerSaveArchive, tarball, type TarEntry } from '../test/helpers/images.js';
+import { importBusybox } from '../test/helpers/runc.js';
 import { adminClient, ROOT } from './lib.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 40);
@@ -46,19 +45,6 @@ const pct = (xs: number[], p: number) => {
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const dist = (xs: number[]) => `p50 ${ms(pct(xs, 50))}, p99 ${ms(pct(xs, 99))}, max ${ms(Math.max(...xs))}, mean ${ms(mean(xs))}`;
-
-function busyboxArchive(): Buffer {
-  const busybox = findTool('busybox');
-  if (!busybox) throw new Error('busybox-static is missing (scripts/setup installs it)');
-  const entries: TarEntry[] = [
-    { path: 'bin/', type: 'Directory' },
-    { path: 'bin/busybox', mode: 0o755, body: readFileSync(busybox) },
-    ...['sh', 'echo', 'sleep', 'cat'].map((a): TarEntry => ({ path: `bin/${a}`, type: 'SymbolicLink', linkpath: 'busybox' })),
-    { path: 'etc/', type: 'Directory' },
-    { path: 'tmp/', type: 'Directory', mode: 0o1777 },
-  ];
-  return dockerSaveArchive([IMAGE], [tarball(entries)]);
-}
 
 interface Berth {
   proc: ChildProcess;
@@ -364,10 +350,7 @@ async function main(): Promise<void> {
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   const dir = mkdtempSync(join(tmpdir(), 'berth-bench-pods-'));
   const dataDir = join(dir, 'data');
-  const archive = join(dir, 'busybox.tar');
-  writeFileSync(archive, busyboxArchive());
-  const imp = spawnSync(BERTH, ['image', 'import', '--data-dir', dataDir, archive], { encoding: 'utf8' });
-  if (imp.status !== 0) throw new Error(`berth image import failed: ${imp.stderr}`);
+  importBusybox(dataDir, dir, IMAGE);
   const berth = await startBerth(dataDir).catch((err: unknown) => {
     spawnSync(BERTH, ['down', '--data-dir', dataDir], { stdio: 'ignore', timeout: 120_000 });
     rmSync(dir, { recursive: true, force: true });
