@@ -1,13 +1,27 @@
-// What the benchmarks share: starting a built `berth up` on a data dir and
-// an admin client for it.
+// What the benchmarks share: starting a built `berth up` on a data dir, an admin client for it,
+// and the statistics they print.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { KubeObject } from '../src/api/types.js';
 import { Client } from '../src/client/client.js';
 import { HttpsTransport } from '../src/client/transport.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
+
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The p-th percentile by nearest rank: the smallest value with at least p % of the values at or below it. */
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
+
+/** Whether a pod (as the API returns it) has its Ready condition True. */
+export function isPodReady(pod: KubeObject): boolean {
+  return ((pod.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 export interface Running {

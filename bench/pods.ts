@@ -23,7 +23,7 @@ import type { Client, ResourceClient } from '../src/client/client.js';
 import type { HttpsTransport } from '../src/client/transport.js';
 import type { KubeObject } from '../src/api/types.js';
 import { importBusybox } from '../test/helpers/runc.js';
-import { adminClient, ROOT } from './lib.js';
+import { adminClient, isPodReady as isReady, mean, percentile, ROOT } from './lib.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 40);
 const BURST = Number(process.env.BENCH_BURST ?? 20);
@@ -38,11 +38,7 @@ const TARGET_P99_MS = 500;
 const STEPS = ['sandbox', 'volumes', 'image', 'rootfs', 'runc'] as const;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-};
+const pct = percentile;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const dist = (xs: number[]) => `p50 ${ms(pct(xs, 50))}, p99 ${ms(pct(xs, 99))}, max ${ms(Math.max(...xs))}, mean ${ms(mean(xs))}`;
 
@@ -92,7 +88,6 @@ const isRunning = (pod: KubeObject) => {
   const s = statusOf(pod);
   return s.phase === 'Running' && !!s.containerStatuses?.length && s.containerStatuses.every((c) => !!c.state?.running);
 };
-const isReady = (pod: KubeObject) => (statusOf(pod).conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 interface Times {
   created?: number; // the create request sent

@@ -8,17 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { adminClient, ROOT, startServer } from './lib.js';
+import { adminClient, percentile, ROOT, startServer } from './lib.js';
 import type { KubeObject } from '../src/api/types.js';
 
 const N_WRITES = Number(process.env.BENCH_WRITES ?? 10_000);
 const N_PODS = 10_000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+const pct = percentile;
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 
 async function pool(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<number> {

@@ -9,16 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, ResourceClient } from '../src/client/client.js';
 import type { KubeObject } from '../src/api/types.js';
-import { adminClient, startServer } from './lib.js';
+import { adminClient, isPodReady, mean, percentile, startServer } from './lib.js';
 
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 1000);
 const ORDERED = Number(process.env.BENCH_ORDERED ?? 100);
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
+const pct = percentile;
 
 function statefulSet(ns: string, name: string, replicas: number, policy: 'Parallel' | 'OrderedReady'): KubeObject {
   return {
@@ -39,8 +35,6 @@ function statefulSet(ns: string, name: string, replicas: number, policy: 'Parall
   };
 }
 
-const isReady = (pod: KubeObject) =>
-  ((pod.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 interface Counted {
   writes: Map<string, number>;
@@ -82,7 +76,7 @@ async function timePods(pods: ResourceClient<KubeObject>, ns: string, replicas: 
     const now = performance.now();
     const name = ev.object.metadata.name!;
     if (ev.type === 'ADDED' && !added.has(name)) added.set(name, now);
-    if ((ev.type === 'ADDED' || ev.type === 'MODIFIED') && isReady(ev.object) && !ready.has(name)) {
+    if ((ev.type === 'ADDED' || ev.type === 'MODIFIED') && isPodReady(ev.object) && !ready.has(name)) {
       ready.set(name, now);
       if (ready.size === replicas) done(now);
     }

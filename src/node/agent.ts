@@ -182,8 +182,7 @@ export class NodeAgent {
       // Gone from the API (or replaced under the same name) without a graceful deletion seen here.
       const result = await this.runtime.killPod(prev, 0);
       this.record(prev, result.events);
-      this.probes?.removePod(prev.metadata.uid!);
-      this.probeKills.delete(prev.metadata.uid!);
+      this.forgetProbes(prev);
       await this.runtime.forgetPod(prev.metadata.uid!);
       this.tracked.delete(key);
     }
@@ -192,10 +191,8 @@ export class NodeAgent {
     if (pod.metadata.deletionTimestamp) return this.terminate(pod);
     // A finished pod runs nothing more; one the runtime never ran keeps the status it has.
     const finished = isTerminalPhase(pod.status?.phase);
-    if (finished) {
-      this.probes?.removePod(pod.metadata.uid!);
-      this.probeKills.delete(pod.metadata.uid!);
-    } else await this.killForProbes(pod);
+    if (finished) this.forgetProbes(pod);
+    else await this.killForProbes(pod);
     const result = finished ? await this.runtime.killPod(pod, 0) : await this.runtime.syncPod(pod);
     this.record(pod, result.events);
     // The probes' verdicts (started, ready) replace the runtime's for containers that have probes.
@@ -207,13 +204,18 @@ export class NodeAgent {
   /** Stops the pod, reports its final status, and removes it from the API. */
   private async terminate(pod: Pod): Promise<void> {
     // No probe restarts a container of a pod being deleted; its containers stop anyway.
-    this.probes?.removePod(pod.metadata.uid!);
-    this.probeKills.delete(pod.metadata.uid!);
+    this.forgetProbes(pod);
     const result = await this.runtime.killPod(pod, pod.metadata.deletionGracePeriodSeconds ?? 0);
     this.record(pod, result.events);
     await this.reportStatus(pod, result.state);
     const { name, namespace, uid } = pod.metadata;
     await this.pods.delete(name!, namespace, { gracePeriodSeconds: 0, preconditions: { uid } }).catch(ignoreGoneOrChanged);
+  }
+
+  /** Stops probing the pod and drops the kills its probes asked for. */
+  private forgetProbes(pod: Pod): void {
+    this.probes?.removePod(pod.metadata.uid!);
+    this.probeKills.delete(pod.metadata.uid!);
   }
 
   /** Kills the containers whose liveness or startup probe failed; the sync that follows restarts them. */

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runc } from '../../src/node/runtime/runc/runc.js';
 import { BERTH, type Berth } from '../helpers/berth.js';
-import { bridgeOf, cgroupDirs, forwardRule, linkExists, mountsUnder, netnsNames, runcFixture, runcSkip } from '../helpers/runc.js';
+import { bridgeOf, cgroupDirs, forwardRule, linkExists, mountsUnder, netnsNames, podManifest, runcFixture, runcSkip, shContainer } from '../helpers/runc.js';
 
 const skip = runcSkip();
 const IMAGE = 'berth-test/busybox:1';
@@ -30,12 +30,7 @@ test('berth down', { skip, timeout: 400_000 }, async (t) => {
     const b = berth;
     const bridge = bridgeOf(dataDir);
     assert.equal(Number(readFileSync(join(dataDir, 'berth.pid'), 'utf8')), b.process.pid);
-    b.k(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'sleeper' },
-      spec: { containers: [{ name: 'c', image: IMAGE, imagePullPolicy: 'Never', command: ['sleep', '3600'] }], terminationGracePeriodSeconds: 1 },
-    }));
+    b.k(['apply', '-f', '-'], podManifest('sleeper', { containers: [shContainer(IMAGE, 'exec sleep 3600', { name: 'c' })] }));
     b.k(['wait', '--for=condition=Ready', 'pod/sleeper', '--timeout=60s']);
     const uid = b.k(['get', 'pod', 'sleeper', '-o', 'jsonpath={.metadata.uid}']).trim();
     const runc = new Runc(dataDir);

@@ -14,7 +14,7 @@ import { Runc } from '../../src/node/runtime/runc/runc.js';
 import { findTool } from '../../src/volumes/tools.js';
 import type { Berth } from '../helpers/berth.js';
 import { allowOnly, freePort, startRegistry, startTokenProxy } from '../helpers/registry.js';
-import { loopDevicesUnder, mountsUnder, netnsNames, pushBusybox, runcFixture, runcSkip, statefulSet } from '../helpers/runc.js';
+import { loopDevicesUnder, mountsUnder, netnsNames, podManifest, pushBusybox, readyPod, runcFixture, runcSkip, shContainer, statefulSet } from '../helpers/runc.js';
 import { eventually, getPod as podOf, isReady, readyPods, type PodJson } from '../helpers/statefulset.js';
 
 const skip =
@@ -63,12 +63,7 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
   const apply = (obj: object) => b.k(['apply', '-f', '-'], JSON.stringify(obj));
   /** A pod `name` with one container of that name running `sh -c script` from the image. */
   const runPod = (name: string, script: string, container: object = {}, spec: object = {}) =>
-    apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name },
-      spec: { terminationGracePeriodSeconds: 1, ...spec, containers: [{ name, image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script], ...container }] },
-    });
+    b.k(['apply', '-f', '-'], podManifest(name, { ...spec, containers: [shContainer(IMAGE, script, { name, ...container })] }));
   const exec = (pod: string, command: string[], input?: string) => b.kubectl(['exec', ...(input === undefined ? [] : ['-i']), pod, '--', ...command], input);
   const run = (pod: string, ...command: string[]) => {
     const r = exec(pod, command);
@@ -205,10 +200,7 @@ test('pods as the tutorials use them, with the runc runtime', { skip, timeout: 3
 
   await step('logs (tail, timestamps, follow) and attach to a pod with stdin', async (t) => {
     runPod('talker', 'for i in 1 2 3; do echo line $i; done; while read l; do echo got $l; done', { stdin: true });
-    seen(await eventually('talker Ready', () => {
-      const p = getPod('talker');
-      return isReady(p) && p;
-    }, 60_000));
+    seen(await readyPod(b, 'talker'));
     await eventually('the first lines logged', () => b.kubectl(['logs', 'talker']).stdout === 'line 1\nline 2\nline 3\n');
     assert.equal(b.k(['logs', 'talker', '--tail=2']), 'line 2\nline 3\n');
     const stamped = b.k(['logs', 'talker', '--timestamps', '--tail=1']);

@@ -4,7 +4,7 @@
 // failures restart the container with the kubelet's events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runcFixture, runcSkip, statefulSet } from '../helpers/runc.js';
+import { podManifest, runcFixture, runcSkip, shContainer, statefulSet } from '../helpers/runc.js';
 import { eventually, getPod as podOf, isReady, podCondition as condition, type PodJson } from '../helpers/statefulset.js';
 
 const skip = runcSkip();
@@ -24,13 +24,7 @@ test('probes with the runc runtime', { skip, timeout: 300_000 }, async (t) => {
     (JSON.parse(b.k(['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'json'])) as { items: EventJson[] }).items;
 
   await t.test('an exec readiness probe holds back the next ordinal until it passes', async () => {
-    const container = {
-      name: 'app',
-      image: IMAGE,
-      imagePullPolicy: 'IfNotPresent',
-      command: ['sh', '-c', 'sleep 3; touch /tmp/ready; sleep 3600'],
-      readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1 },
-    };
+    const container = shContainer(IMAGE, 'sleep 3; touch /tmp/ready; sleep 3600', { readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1 } });
     b.k(['apply', '-f', '-'], JSON.stringify(statefulSet('slow', container, { replicas: 2 })));
     let web0ReadyAt: number | undefined;
     let web1Early = false;
@@ -63,24 +57,14 @@ test('probes with the runc runtime', { skip, timeout: 300_000 }, async (t) => {
   });
 
   await t.test('a startup tcpSocket probe gates an httpGet readiness probe', async () => {
-    b.k(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'http', namespace: 'default' },
-      spec: {
-        terminationGracePeriodSeconds: 1,
-        containers: [
-          {
-            name: 'app',
-            image: IMAGE,
-            imagePullPolicy: 'IfNotPresent',
-            command: ['sh', '-c', 'mkdir -p /www; echo fine > /www/index.html; sleep 3; exec httpd -f -p 8080 -h /www'],
-            ports: [{ name: 'web', containerPort: 8080 }],
-            startupProbe: { tcpSocket: { port: 'web' }, periodSeconds: 1, failureThreshold: 30 },
-            readinessProbe: { httpGet: { port: 8080, path: '/index.html' }, periodSeconds: 1 },
-          },
-        ],
-      },
+    b.k(['apply', '-f', '-'], podManifest('http', {
+      containers: [
+        shContainer(IMAGE, 'mkdir -p /www; echo fine > /www/index.html; sleep 3; exec httpd -f -p 8080 -h /www', {
+          ports: [{ name: 'web', containerPort: 8080 }],
+          startupProbe: { tcpSocket: { port: 'web' }, periodSeconds: 1, failureThreshold: 30 },
+          readinessProbe: { httpGet: { port: 8080, path: '/index.html' }, periodSeconds: 1 },
+        }),
+      ],
     }));
     let unstarted = false;
     const pod = await eventually('pod http Ready', () => {
@@ -101,22 +85,8 @@ test('probes with the runc runtime', { skip, timeout: 300_000 }, async (t) => {
   });
 
   await t.test('a failing liveness probe restarts the container', async () => {
-    b.k(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'live', namespace: 'default' },
-      spec: {
-        terminationGracePeriodSeconds: 1,
-        containers: [
-          {
-            name: 'app',
-            image: IMAGE,
-            imagePullPolicy: 'IfNotPresent',
-            command: ['sh', '-c', 'touch /tmp/alive; sleep 2; rm /tmp/alive; sleep 3600'],
-            livenessProbe: { exec: { command: ['test', '-f', '/tmp/alive'] }, periodSeconds: 1, failureThreshold: 2 },
-          },
-        ],
-      },
+    b.k(['apply', '-f', '-'], podManifest('live', {
+      containers: [shContainer(IMAGE, 'touch /tmp/alive; sleep 2; rm /tmp/alive; sleep 3600', { livenessProbe: { exec: { command: ['test', '-f', '/tmp/alive'] }, periodSeconds: 1, failureThreshold: 2 } })],
     }));
     const pod = await eventually('pod live restarted', () => {
       const p = getPod('live');

@@ -10,14 +10,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerth, type Berth } from '../helpers/berth.js';
-import { importBusybox, runcSkip } from '../helpers/runc.js';
+import { importBusybox, podManifest, runcSkip, shContainer } from '../helpers/runc.js';
 import { eventually, getPod, sleep } from '../helpers/statefulset.js';
 
 const IMAGE = 'berth-test/busybox:recovery';
 
-const pod = (name: string, spec: object) =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { terminationGracePeriodSeconds: 2, ...spec } });
-const container = (command: string, extra: object = {}) => ({ name: 'app', image: IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', command], ...extra });
+const pod = (name: string, spec: object) => podManifest(name, { terminationGracePeriodSeconds: 2, ...spec });
+const container = (command: string, extra: object = {}) => shContainer(IMAGE, command, { imagePullPolicy: 'Never', ...extra });
 
 test('containers outlive a killed berth; lifecycle hooks', { skip: runcSkip(), timeout: 240_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-recovery-'));

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runc } from '../../src/node/runtime/runc/runc.js';
-import { bridgeOf, cgroupDirs, forwardRule, linkExists, mountsUnder, netnsNames, runcFixture, runcSkip, statefulSet } from '../helpers/runc.js';
+import { bridgeOf, cgroupDirs, forwardRule, linkExists, mountsUnder, netnsNames, podManifest, readyPod, runcFixture, runcSkip, shContainer, statefulSet } from '../helpers/runc.js';
 import { eventually, getPod as podOf, isReady, type PodJson } from '../helpers/statefulset.js';
 
 const skip = runcSkip();
@@ -23,19 +23,8 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
   const runc = new Runc(dataDir);
 
   await t.test('a pod runs, logs and is removed without a trace', async () => {
-    b.k(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'hello', namespace: 'default' },
-      spec: {
-        terminationGracePeriodSeconds: 2,
-        containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo hello from $(hostname); sleep 3600'] }],
-      },
-    }));
-    const pod = await eventually('pod hello Ready', () => {
-      const p = getPod('hello');
-      return isReady(p) && p;
-    }, 60_000);
+    b.k(['apply', '-f', '-'], podManifest('hello', { terminationGracePeriodSeconds: 2, containers: [shContainer(IMAGE, 'echo hello from $(hostname); sleep 3600')] }));
+    const pod = await readyPod(b, 'hello');
     const uid = pod.metadata.uid;
     assert.match(pod.status!.podIP!, /^10\.244\.\d+\.\d+$/, 'the pod address is in 10.244.0.0/16');
     assert.notEqual(pod.status!.podIP, '10.244.0.1', 'the gateway is not a pod address');
@@ -100,21 +89,11 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
 
   await t.test('a configMap volume is seen by the container', async () => {
     b.k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'greeting', namespace: 'default' }, data: { 'hello.txt': 'hello from a configmap', other: 'x' } }));
-    b.k(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'cm', namespace: 'default' },
-      spec: {
-        terminationGracePeriodSeconds: 1,
-        volumes: [{ name: 'cfg', configMap: { name: 'greeting', items: [{ key: 'hello.txt', path: 'sub/greeting' }], defaultMode: 0o600 } }],
-        containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'cat /cfg/sub/greeting; echo; ls /cfg; sleep 3600'], volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }],
-      },
+    b.k(['apply', '-f', '-'], podManifest('cm', {
+      volumes: [{ name: 'cfg', configMap: { name: 'greeting', items: [{ key: 'hello.txt', path: 'sub/greeting' }], defaultMode: 0o600 } }],
+      containers: [shContainer(IMAGE, 'cat /cfg/sub/greeting; echo; ls /cfg; sleep 3600', { volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] })],
     }));
-    const pod = await eventually('pod cm Ready', () => {
-      const p = getPod('cm');
-      return isReady(p) && p;
-    }, 60_000);
-    assert.ok(pod);
+    await readyPod(b, 'cm');
     const content = await eventually('the configmap content in the log', () => {
       const out = b.kubectl(['logs', 'cm']).stdout;
       return out.includes('sub\n') && out;
@@ -133,16 +112,10 @@ test('berth up --runtime runc runs pods', { skip, timeout: 300_000 }, async (t) 
       spec: { storageClassName: '', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } },
     }));
     // Bound to the node directly: the scheduler would hold a pod with an unbound claim back.
-    b.k(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'waiter', namespace: 'default' },
-      spec: {
-        nodeName: node,
-        terminationGracePeriodSeconds: 1,
-        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'manual' } }],
-        containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo bound > /data/out; sleep 3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
-      },
+    b.k(['apply', '-f', '-'], podManifest('waiter', {
+      nodeName: node,
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'manual' } }],
+      containers: [shContainer(IMAGE, 'echo bound > /data/out; sleep 3600', { volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
     }));
     const waiting = await eventually('ContainerCreating with a message', () => {
       const w = getPod('waiter')?.status?.containerStatuses?.[0]?.state?.waiting;

@@ -9,6 +9,7 @@ import { findTool } from '../../src/volumes/tools.js';
 import { BERTH, startBerth, type Berth } from './berth.js';
 import { dockerSaveArchive, tarball, type TarEntry } from './images.js';
 import { pushImage, type After } from './registry.js';
+import { eventually, getPod, isReady, type PodJson } from './statefulset.js';
 
 const busybox = findTool('busybox');
 
@@ -76,6 +77,24 @@ export function statefulSet(name: string, container: object, o: { replicas?: num
       })),
     },
   };
+}
+
+/** A Pod `name` in the default namespace with `spec` (a 1 s grace period unless it says otherwise), as JSON for `kubectl apply -f -`. */
+export function podManifest(name: string, spec: object): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { terminationGracePeriodSeconds: 1, ...spec } });
+}
+
+/** A container `app` of `image` running `sh -c command`. */
+export function shContainer(image: string, command: string, extra: object = {}): object {
+  return { name: 'app', image, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', command], ...extra };
+}
+
+/** Waits until the pod is Ready, and returns it. */
+export function readyPod(b: Berth, name: string, ms = 60_000): Promise<PodJson> {
+  return eventually(`pod ${name} Ready`, () => {
+    const p = getPod(b, name);
+    return isReady(p) && p;
+  }, ms);
 }
 
 /** Imports the busybox image as `reference` into `dataDir` with `berth image import` (the archive written under `scratchDir`). */

@@ -60,7 +60,7 @@ export class Conmon {
    */
   async create(id: string, opts: ConmonCreateOptions): Promise<number> {
     await Promise.all([mkdir(this.exitDir, { recursive: true }), mkdir(this.socketDir, { recursive: true }), mkdir(persistDir(opts.bundle), { recursive: true })]);
-    await rm(join(this.exitDir, id), { force: true });
+    await this.forget(id); // what an earlier instance of this id left
     const argv = [
       '--api-version', '1',
       '--cid', id,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type * as v1 from 'kubernetes-types/core/v1.js';
 import type { Pod } from '../../../api/core/pods.js';
+import { VERSION_INFO } from '../../../apiserver/discovery.js';
 import { nowTimestamp } from '../../../machinery/objects.js';
 import { decidePull, type PullPolicy } from '../../images/policy.js';
 import { loadRegistries, pullImage } from '../../images/pull.js';
@@ -55,10 +56,12 @@ const INITIAL_BACKOFF_S = 10;
 const MAX_BACKOFF_S = 300;
 /** Grace given to containers when berth itself stops (the test harness SIGKILLs berth after 10 s). */
 const SHUTDOWN_GRACE_S = 2;
+/** The kubelet's lifecycle hooks say `kube-lifecycle/<major>.<minor>`. */
+const HOOK_USER_AGENT = `kube-lifecycle/${VERSION_INFO.major}.${VERSION_INFO.minor}`;
 /** How long a postStart hook may take before it counts as failed. */
 const HOOK_TIMEOUT_MS = 30_000;
 /** A container whose exit nobody recorded (its conmon was killed): reported as containerd reports a lost one. */
-const UNKNOWN_EXIT: ContainerExit = { exitCode: 255, oomKilled: false, finishedAt: 0, lost: true };
+const lostExit = (): ContainerExit => ({ exitCode: 255, oomKilled: false, finishedAt: Date.now(), lost: true });
 
 export interface RuncRuntimeOptions {
   dataDir: string;
@@ -480,7 +483,7 @@ export class RuncRuntime implements Runtime {
     }
     const probe: v1.Probe = { exec: handler.exec, httpGet: handler.httpGet, tcpSocket: handler.tcpSocket, timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) };
     const podIP = this.sandboxes.get(pod.metadata.uid!)?.ip ?? '';
-    const outcome = await runCheck(probe, { podIP, ports: c.ports, exec: streamsExecRunner(this.streams, pod, c.name), userAgent: 'kube-lifecycle/1.32' });
+    const outcome = await runCheck(probe, { podIP, ports: c.ports, exec: streamsExecRunner(this.streams, pod, c.name), userAgent: HOOK_USER_AGENT });
     return outcome.result === 'success' ? undefined : outcome.output;
   }
 
@@ -492,7 +495,7 @@ export class RuncRuntime implements Runtime {
     // Its conmon is gone: the exit may have landed meanwhile, else it is lost if the container stopped.
     const state = await this.runc.state(id);
     if (state && state.status !== 'stopped') return undefined;
-    return (await this.conmon.exit(id, bundle)) ?? { ...UNKNOWN_EXIT, finishedAt: Date.now() };
+    return (await this.conmon.exit(id, bundle)) ?? lostExit();
   }
 
   /** Creates and starts a new instance; a failure leaves the container waiting with the kubelet's reason. */
@@ -540,7 +543,6 @@ export class RuncRuntime implements Runtime {
       // A leftover of an earlier instance (a crash between create and delete) goes first.
       if (existsSync(join(this.runc.root, id))) await this.runc.delete(id, { force: true }).catch(() => undefined);
       await removeRootfs(this.opts.dataDir, id);
-      await this.conmon.forget(id);
       const rootfs = await assembleRootfs(this.store!, image.reference, this.opts.dataDir, id);
       started = observeStep('rootfs', started);
       try {
@@ -696,7 +698,7 @@ export class RuncRuntime implements Runtime {
       const deadline = Date.now() + 10_000;
       while (!(exit = await this.exitOf(id)) && Date.now() < deadline) await sleep(50);
     }
-    await this.finish(ctr, exit ?? { ...UNKNOWN_EXIT, finishedAt: Date.now() });
+    await this.finish(ctr, exit ?? lostExit());
   }
 
   /** Records the instance's end and removes it. */

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { constants, existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, Writable, type Readable } from 'node:stream';
 import type { Pod } from '../../../api/core/pods.js';
@@ -110,7 +110,7 @@ export class RuncStreams implements ContainerStreams {
       const [code, sig] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
       await Promise.race([outputs, new Promise((r) => setTimeout(r, 2000))]);
       if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('exec aborted');
-      return code ?? 128 + (sig ? signalNumber(sig) : 9);
+      return code ?? 128 + (sig ? osConstants.signals[sig] : osConstants.signals.SIGKILL);
     } finally {
       signal?.removeEventListener('abort', abort);
       io.stdin?.unpipe();
@@ -282,5 +282,3 @@ function killTree(child: ChildProcess): void {
   }, 1000).unref();
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
-const signalNumber = (sig: NodeJS.Signals) => SIGNALS[sig] ?? 9;
